@@ -1,0 +1,3 @@
+module github.com/runaudit/runaudit
+
+go 1.26.8

@@ -1,0 +1,88 @@
+package audit
+
+import "time"
+
+// Verdict is the audit's conclusion for one container image of a Cloud Run
+// service or job.
+type Verdict string
+
+// Verdicts for inventory rows.
+const (
+	// VerdictOK: every check that applies to the image passed.
+	VerdictOK Verdict = "OK"
+	// VerdictAtRisk: at least one actionable finding names the image.
+	VerdictAtRisk Verdict = "AT_RISK"
+	// VerdictUnverified: the image could not be checked (outside the scan,
+	// unparseable, repository missing, access undecidable).
+	VerdictUnverified Verdict = "UNVERIFIED"
+	// VerdictPublic: the image is on a registry without Google Cloud IAM.
+	VerdictPublic Verdict = "PUBLIC_REGISTRY"
+)
+
+// InventoryRow is one container image of one Cloud Run service or job, with
+// the audit's verdict. Its JSON form feeds the inventory table and sheet.
+type InventoryRow struct {
+	Resource       string   `json:"resource"`
+	ResourceType   string   `json:"resource_type"`
+	ProjectID      string   `json:"project_id"`
+	ProjectNumber  string   `json:"project_number"`
+	Location       string   `json:"location"`
+	Container      string   `json:"container"`
+	Image          string   `json:"image"`
+	ImageClass     string   `json:"image_class"`
+	Repository     string   `json:"repository"`
+	ServiceAccount string   `json:"service_account"`
+	Creator        string   `json:"creator"`
+	LastModifier   string   `json:"last_modifier"`
+	Verdict        Verdict  `json:"verdict"`
+	Findings       int      `json:"findings"`
+	Folders        []string `json:"folders"`
+	Organization   string   `json:"organization"`
+}
+
+// Gap is something the scan could not read: the run is incomplete where a
+// gap exists, and says so.
+type Gap struct {
+	// Scope is what was being read: an organization, folder or project
+	// name, or a file.
+	Scope string `json:"scope"`
+	// AssetType is the asset type or content type that is missing, if known.
+	AssetType string `json:"asset_type,omitempty"`
+	// Reason says what went wrong, e.g. the API error.
+	Reason string `json:"reason"`
+}
+
+// Skip is one input item passed over, with where it was and why.
+type Skip struct {
+	Where  string `json:"where"`
+	Reason string `json:"reason"`
+}
+
+// Summary is the run's summary.json: what was scanned, what was found, and
+// what is missing.
+type Summary struct {
+	RunID        string    `json:"run_id"`
+	Version      string    `json:"version"`
+	Organization string    `json:"organization"`
+	Scope        string    `json:"scope"`
+	Source       string    `json:"source"`
+	StartedAt    time.Time `json:"started_at"`
+	FinishedAt   time.Time `json:"finished_at"`
+	// EvaluatedAt is the time IAM conditions were evaluated at.
+	EvaluatedAt time.Time `json:"evaluated_at"`
+	// Complete is false whenever Gaps is non-empty.
+	Complete bool  `json:"complete"`
+	Gaps     []Gap `json:"gaps"`
+	// Skipped lists input lines and assets passed over (malformed, unknown
+	// role, …); SkippedTotal counts them all even when the list is capped.
+	Skipped      []Skip `json:"skipped"`
+	SkippedTotal int    `json:"skipped_total"`
+
+	Findings   int            `json:"findings"`
+	ByKind     map[string]int `json:"by_kind"`
+	BySeverity map[string]int `json:"by_severity"`
+	ByProject  map[string]int `json:"by_project"`
+	// Inventory counts what was read, by category (projects, services, jobs,
+	// repositories, secrets, custom_roles, iam_policies, images, …).
+	Inventory map[string]int `json:"inventory"`
+}
