@@ -82,7 +82,7 @@ func (s Severity) Rank() int {
 type Finding struct {
 	// FindingID is stable across runs: a hash of kind, resource, principal
 	// and repository.
-	FindingID string `json:"finding_id"`
+	FindingID string   `json:"finding_id"`
 	Kind      Kind     `json:"kind"`
 	Severity  Severity `json:"severity"`
 	// Resource is the full CAI-style name of the Cloud Run service or job,
