@@ -86,3 +86,27 @@ type Summary struct {
 	// repositories, secrets, custom_roles, iam_policies, images, …).
 	Inventory map[string]int `json:"inventory"`
 }
+
+// ProjectCoverage says what the scan read of one project, for the coverage
+// sheet and the inventory counts.
+type ProjectCoverage struct {
+	ProjectID     string   `json:"project_id"`
+	ProjectNumber string   `json:"project_number"`
+	Folders       []string `json:"folders"`
+	Services      int      `json:"services"`
+	Jobs          int      `json:"jobs"`
+	Repositories  int      `json:"repositories"`
+	Secrets       int      `json:"secrets"`
+	IAMPolicies   int      `json:"iam_policies"`
+	// Gaps lists what could not be read for this project (asset types,
+	// reasons); empty when the project was read completely.
+	Gaps []string `json:"gaps,omitempty"`
+}
+
+// Result is everything a run produces, as the sinks receive it.
+type Result struct {
+	Summary   Summary
+	Findings  []Finding
+	Inventory []InventoryRow
+	Coverage  []ProjectCoverage
+}
