@@ -1,6 +1,10 @@
 package audit
 
-import "time"
+import (
+	"time"
+
+	"github.com/runaudit/runaudit/internal/inventory"
+)
 
 // Verdict is the audit's conclusion for one container image of a Cloud Run
 // service or job.
@@ -41,22 +45,13 @@ type InventoryRow struct {
 }
 
 // Gap is something the scan could not read: the run is incomplete where a
-// gap exists, and says so.
-type Gap struct {
-	// Scope is what was being read: an organization, folder or project
-	// name, or a file.
-	Scope string `json:"scope"`
-	// AssetType is the asset type or content type that is missing, if known.
-	AssetType string `json:"asset_type,omitempty"`
-	// Reason says what went wrong, e.g. the API error.
-	Reason string `json:"reason"`
-}
+// gap exists, and says so. Scope is what was being read (an organization,
+// folder or project name, or a file), AssetType the missing asset or content
+// type if known, Reason what went wrong.
+type Gap = inventory.Gap
 
 // Skip is one input item passed over, with where it was and why.
-type Skip struct {
-	Where  string `json:"where"`
-	Reason string `json:"reason"`
-}
+type Skip = inventory.Skip
 
 // Summary is the run's summary.json: what was scanned, what was found, and
 // what is missing.

@@ -1,0 +1,440 @@
+package inventory
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"cloud.google.com/go/asset/apiv1/assetpb"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// maxSkips caps the skipped items kept for the summary; all are counted.
+const maxSkips = 1000
+
+// Builder turns Cloud Asset Inventory assets, in any order, into an
+// Inventory. It is safe for concurrent use.
+type Builder struct {
+	mu      sync.Mutex
+	inv     *Inventory
+	pending []pendingAsset // assets named by project id before the id was known
+	runs    map[string]int // node key → index in inv.Runs
+	orgs    map[string]bool
+	dupes   map[string]bool
+}
+
+type pendingAsset struct {
+	asset *assetpb.Asset
+	where string
+}
+
+// NewBuilder returns an empty Builder.
+func NewBuilder() *Builder {
+	return &Builder{
+		inv: &Inventory{
+			Nodes:        map[string]*Node{},
+			Projects:     map[string]*Project{},
+			ProjectIDs:   map[string]string{},
+			Repositories: map[string]*Repository{},
+			Secrets:      map[string]*Secret{},
+			CustomRoles:  map[string]*CustomRole{},
+			Counts:       map[string]int{},
+		},
+		orgs:  map[string]bool{},
+		dupes: map[string]bool{},
+		runs:  map[string]int{},
+	}
+}
+
+// Skip records an input item passed over.
+func (b *Builder) Skip(where, reason string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.skip(where, reason)
+}
+
+func (b *Builder) skip(where, reason string) {
+	b.inv.SkippedTotal++
+	if len(b.inv.Skipped) < maxSkips {
+		b.inv.Skipped = append(b.inv.Skipped, Skip{Where: where, Reason: reason})
+	}
+}
+
+// Gap records something the scan could not read.
+func (b *Builder) Gap(g Gap) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.inv.Gaps = append(b.inv.Gaps, g)
+}
+
+// Add reads one asset. where names its origin (file:line, API stream) for
+// messages. Assets of types the audit does not read are counted and ignored.
+// An asset that cannot be understood is recorded as skipped, with why.
+func (b *Builder) Add(a *assetpb.Asset, where string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.inv.Counts["assets_read"]++
+	if err := b.add(a, true); err != nil {
+		b.skip(where, err.Error())
+	}
+}
+
+// errPending means the asset names its project by id and the id is not known
+// yet; the asset is retried when the inventory is finished.
+var errPending = fmt.Errorf("project id not known yet")
+
+func (b *Builder) add(a *assetpb.Asset, deferable bool) error {
+	switch a.GetAssetType() {
+	case TypeOrganization, TypeFolder, TypeProject, TypeService, TypeJob, TypeRepository, TypeSecret, TypeRole:
+	default:
+		b.inv.Counts["assets_ignored"]++
+		return nil
+	}
+	if a.GetResource() == nil && a.GetIamPolicy() == nil {
+		return fmt.Errorf("%s %s: neither resource nor iam_policy", a.GetAssetType(), a.GetName())
+	}
+	b.ancestors(a.GetAncestors())
+	key, err := b.key(a)
+	if err == errPending {
+		if deferable {
+			b.pending = append(b.pending, pendingAsset{asset: a, where: a.GetName()})
+			return nil
+		}
+		return fmt.Errorf("%s: project id is not in the inventory (no Project asset) and the asset has no ancestors", a.GetName())
+	}
+	if err != nil {
+		return err
+	}
+	if a.GetAssetType() == TypeRole {
+		if r := a.GetResource(); r != nil {
+			return b.role(key, r.GetData())
+		}
+		return nil // custom roles carry no IAM policy of their own
+	}
+	n := b.node(key, kindOf(a.GetAssetType()))
+	if len(a.GetAncestors()) > 0 && n.Kind != KindOrganization && n.Kind != KindFolder && n.Kind != KindProject {
+		n.parentKey = a.GetAncestors()[0]
+	}
+	if r := a.GetResource(); r != nil {
+		if err := b.resource(a, n, r.GetData(), r.GetLocation()); err != nil {
+			return err
+		}
+	}
+	if p := a.GetIamPolicy(); p != nil {
+		if n.HasPolicy && !b.dupes[key] {
+			b.dupes[key] = true
+			b.inv.Counts["duplicate_policies"]++
+		}
+		n.HasPolicy = true
+		n.Bindings = n.Bindings[:0]
+		for _, bd := range p.GetBindings() {
+			nb := Binding{Role: bd.GetRole(), Members: bd.GetMembers()}
+			if c := bd.GetCondition(); c != nil && (c.GetExpression() != "" || c.GetTitle() != "") {
+				nb.Condition = &Condition{Title: c.GetTitle(), Description: c.GetDescription(), Expression: c.GetExpression()}
+			}
+			n.Bindings = append(n.Bindings, nb)
+		}
+		b.inv.Counts["iam_policies"]++
+		b.inv.Counts["bindings"] += len(n.Bindings)
+	}
+	return nil
+}
+
+func kindOf(assetType string) Kind {
+	switch assetType {
+	case TypeOrganization:
+		return KindOrganization
+	case TypeFolder:
+		return KindFolder
+	case TypeProject:
+		return KindProject
+	case TypeService:
+		return KindService
+	case TypeJob:
+		return KindJob
+	case TypeRepository:
+		return KindRepository
+	case TypeSecret:
+		return KindSecret
+	}
+	return 0
+}
+
+// ancestors registers the hierarchy nodes of an ancestors list
+// ("projects/N", "folders/F", …, "organizations/O"), nearest first.
+func (b *Builder) ancestors(anc []string) {
+	for i, a := range anc {
+		var k Kind
+		switch {
+		case strings.HasPrefix(a, "projects/"):
+			k = KindProject
+		case strings.HasPrefix(a, "folders/"):
+			k = KindFolder
+		case strings.HasPrefix(a, "organizations/"):
+			k = KindOrganization
+			b.orgs[strings.TrimPrefix(a, "organizations/")] = true
+		default:
+			continue
+		}
+		n := b.node(a, k)
+		if i+1 < len(anc) && n.parentKey == "" {
+			n.parentKey = anc[i+1]
+		}
+	}
+}
+
+func (b *Builder) node(key string, k Kind) *Node {
+	n := b.inv.Nodes[key]
+	if n == nil {
+		n = &Node{Key: key, Kind: k}
+		b.inv.Nodes[key] = n
+	}
+	return n
+}
+
+// key computes the normalised node key of an asset from its CAI name
+// ("//SERVICE/REST"), putting the project number in place of a project id.
+func (b *Builder) key(a *assetpb.Asset) (string, error) {
+	name := a.GetName()
+	rest, ok := strings.CutPrefix(name, "//")
+	if !ok {
+		return "", fmt.Errorf("asset name %q does not start with //service", name)
+	}
+	_, rest, ok = strings.Cut(rest, "/")
+	if !ok || rest == "" {
+		return "", fmt.Errorf("asset name %q has no resource path", name)
+	}
+	// Cloud Run's Knative form: namespaces/PROJECT/services/S.
+	if ns, tail, ok := strings.Cut(strings.TrimPrefix(rest, "apis/serving.knative.dev/v1/"), "/"); ok && ns == "namespaces" {
+		proj, tail2, _ := strings.Cut(tail, "/")
+		loc := a.GetResource().GetLocation()
+		if loc == "" {
+			return "", fmt.Errorf("asset name %q has no location", name)
+		}
+		rest = "projects/" + proj + "/locations/" + loc + "/" + tail2
+	}
+	seg, tail, _ := strings.Cut(rest, "/")
+	switch seg {
+	case "organizations", "folders":
+		return rest, nil
+	case "projects":
+	default:
+		return "", fmt.Errorf("asset name %q: unexpected resource path", name)
+	}
+	proj, tail, _ := strings.Cut(tail, "/")
+	num := ""
+	if anc := a.GetAncestors(); len(anc) > 0 && strings.HasPrefix(anc[0], "projects/") {
+		num = strings.TrimPrefix(anc[0], "projects/")
+	} else if isNumber(proj) {
+		num = proj
+	} else if n, ok := b.inv.ProjectIDs[proj]; ok {
+		num = n
+	} else {
+		return "", errPending
+	}
+	if a.GetAssetType() == TypeProject {
+		return "projects/" + num, nil
+	}
+	if tail == "" {
+		return "", fmt.Errorf("asset name %q has no resource below the project", name)
+	}
+	return "projects/" + num + "/" + tail, nil
+}
+
+func isNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (b *Builder) resource(a *assetpb.Asset, n *Node, data *structpb.Struct, location string) error {
+	d := data.GetFields()
+	num := projectOf(n.Key)
+	switch n.Kind {
+	case KindOrganization:
+		b.orgs[strings.TrimPrefix(n.Key, "organizations/")] = true
+		b.inv.Counts["organizations"]++
+	case KindFolder:
+		b.inv.Counts["folders"]++
+	case KindProject:
+		id := str(d, "projectId")
+		if num == "" {
+			num = strings.TrimPrefix(n.Key, "projects/")
+		}
+		if pn := str(d, "projectNumber"); pn != "" && pn != num {
+			return fmt.Errorf("project %s: projectNumber %s differs from the asset name", a.GetName(), pn)
+		}
+		p := b.project(num)
+		if !p.Scanned {
+			b.inv.Counts["projects"]++
+		}
+		p.Scanned = true
+		if id != "" {
+			p.ID = id
+			b.inv.ProjectIDs[id] = num
+		}
+	case KindService, KindJob:
+		rr, err := parseRun(n, d, location)
+		if err != nil {
+			return fmt.Errorf("%s: %w", a.GetName(), err)
+		}
+		rr.ProjectNumber = num
+		b.project(num)
+		if i, ok := b.runs[n.Key]; ok {
+			// The same resource read twice (overlapping exports): the later wins.
+			b.inv.Counts["containers"] += len(rr.Containers) - len(b.inv.Runs[i].Containers)
+			b.inv.Runs[i] = rr
+			b.inv.Counts["duplicate_resources"]++
+			return nil
+		}
+		b.runs[n.Key] = len(b.inv.Runs)
+		b.inv.Runs = append(b.inv.Runs, rr)
+		b.inv.Counts[n.Kind.String()+"s"]++
+		b.inv.Counts["containers"] += len(rr.Containers)
+	case KindRepository:
+		loc, id := locationAndName(n.Key, "repositories")
+		b.inv.Repositories[n.Key] = &Repository{
+			Node: n, ProjectNumber: num, Location: loc, Name: id,
+			Format: str(d, "format"), Mode: str(d, "mode"),
+			UpstreamSecret: str(d, "remoteRepositoryConfig", "upstreamCredentials", "usernamePasswordCredentials", "passwordSecretVersion"),
+		}
+		b.project(num)
+		b.inv.Counts["repositories"]++
+	case KindSecret:
+		_, id := locationAndName(n.Key, "secrets")
+		b.inv.Secrets[n.Key] = &Secret{Node: n, ProjectNumber: num, Name: id}
+		b.project(num)
+		b.inv.Counts["secrets"]++
+	}
+	return nil
+}
+
+func (b *Builder) project(num string) *Project {
+	p := b.inv.Projects[num]
+	if p == nil {
+		p = &Project{Number: num, Node: b.node("projects/"+num, KindProject)}
+		b.inv.Projects[num] = p
+	}
+	return p
+}
+
+func (b *Builder) role(key string, data *structpb.Struct) error {
+	d := data.GetFields()
+	cr := &CustomRole{Key: key, Stage: str(d, "stage"), Deleted: boolean(d, "deleted")}
+	for _, v := range list(d, "includedPermissions") {
+		cr.Permissions = append(cr.Permissions, v.GetStringValue())
+	}
+	if !strings.Contains(key, "/roles/") {
+		return fmt.Errorf("custom role %q: not a role name", key)
+	}
+	b.inv.CustomRoles[key] = cr
+	b.inv.Counts["custom_roles"]++
+	return nil
+}
+
+// projectOf returns the project number in a node key, or "".
+func projectOf(key string) string {
+	rest, ok := strings.CutPrefix(key, "projects/")
+	if !ok {
+		return ""
+	}
+	num, _, _ := strings.Cut(rest, "/")
+	return num
+}
+
+// locationAndName returns the location (if any) and the last segment after
+// collection in a key.
+func locationAndName(key, collection string) (loc, name string) {
+	if _, rest, ok := strings.Cut(key, "/locations/"); ok {
+		loc, _, _ = strings.Cut(rest, "/")
+	}
+	if _, rest, ok := strings.Cut(key, "/"+collection+"/"); ok {
+		name, _, _ = strings.Cut(rest, "/")
+	}
+	return loc, name
+}
+
+// Finish resolves what could only be resolved once every asset was read
+// (project ids, parents) and returns the inventory. The Builder must not be
+// used afterwards.
+func (b *Builder) Finish() *Inventory {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.pending {
+		if err := b.add(p.asset, false); err != nil {
+			b.skip(p.where, err.Error())
+		}
+	}
+	b.pending = nil
+	inv := b.inv
+	// Custom roles named with a project id are keyed by number, as bindings
+	// are resolved that way.
+	for k, cr := range inv.CustomRoles {
+		if rest, ok := strings.CutPrefix(k, "projects/"); ok {
+			proj, tail, _ := strings.Cut(rest, "/")
+			if n, ok := inv.ProjectIDs[proj]; ok && n != proj {
+				delete(inv.CustomRoles, k)
+				cr.Key = "projects/" + n + "/" + tail
+				inv.CustomRoles[cr.Key] = cr
+			}
+		}
+	}
+	for _, n := range inv.Nodes {
+		if n.parentKey != "" {
+			n.Parent = inv.Nodes[n.parentKey]
+		}
+	}
+	for _, p := range inv.Projects {
+		p.Folders = p.Folders[:0]
+		for a := p.Node.Parent; a != nil; a = a.Parent {
+			switch a.Kind {
+			case KindFolder:
+				p.Folders = append(p.Folders, strings.TrimPrefix(a.Key, "folders/"))
+			case KindOrganization:
+				p.Organization = strings.TrimPrefix(a.Key, "organizations/")
+			}
+		}
+	}
+	if len(b.orgs) == 1 {
+		for o := range b.orgs {
+			inv.Organization = o
+		}
+	}
+	// Deterministic order for the rules and the outputs.
+	sort.Slice(inv.Runs, func(i, j int) bool { return inv.Runs[i].Node.Key < inv.Runs[j].Node.Key })
+	return inv
+}
+
+func str(m map[string]*structpb.Value, path ...string) string {
+	v := lookup(m, path...)
+	return v.GetStringValue()
+}
+
+func boolean(m map[string]*structpb.Value, path ...string) bool {
+	return lookup(m, path...).GetBoolValue()
+}
+
+func list(m map[string]*structpb.Value, path ...string) []*structpb.Value {
+	return lookup(m, path...).GetListValue().GetValues()
+}
+
+func lookup(m map[string]*structpb.Value, path ...string) *structpb.Value {
+	var v *structpb.Value
+	for i, p := range path {
+		v = m[p]
+		if v == nil {
+			return nil
+		}
+		if i < len(path)-1 {
+			m = v.GetStructValue().GetFields()
+		}
+	}
+	return v
+}
