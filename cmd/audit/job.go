@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/runaudit/runaudit/internal/access"
+	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/runaudit/runaudit/internal/inventory"
+	"github.com/runaudit/runaudit/internal/report"
+	"github.com/runaudit/runaudit/internal/scan"
+)
+
+// buildVersion is set with -ldflags "-X main.buildVersion=…".
+var buildVersion = ""
+
+func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// runAudit is the job: collect the inventory, evaluate the rules, write the
+// outputs.
+func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writer) (audit.Result, error) {
+	started := time.Now().UTC()
+	at := cfg.At
+	if at.IsZero() {
+		at = started
+	}
+	res := audit.Result{Summary: audit.Summary{
+		RunID: newRunID(started), Version: version(), StartedAt: started, EvaluatedAt: at,
+	}}
+	log = log.With("run_id", res.Summary.RunID)
+
+	// 1. Collect.
+	inv, source, err := collect(ctx, cfg, log)
+	if err != nil {
+		return res, fmt.Errorf("collecting the inventory: %w", err)
+	}
+	res.Summary.Source, res.Summary.Scope = source, scopeOf(inv)
+
+	// 2. Evaluate.
+	eng := access.New(inv, access.Predefined(), access.Options{})
+	for _, r := range eng.UnknownRoles {
+		inv.Skipped = append(inv.Skipped, inventory.Skip{Where: r, Reason: "role not in the role table or the inventory's custom roles: its grants are undecided"})
+		inv.SkippedTotal++
+	}
+	res.Findings, res.Inventory, err = audit.Evaluate(ctx, inv, eng, audit.Options{Concurrency: cfg.Concurrency})
+	if err != nil {
+		return res, err
+	}
+	res.Coverage = audit.Coverage(inv)
+	res.Summary.FinishedAt = time.Now().UTC()
+	audit.Summarize(&res.Summary, inv, res.Findings)
+
+	// 3. Write.
+	paths, err := report.WriteLocal(cfg.Out, res)
+	if err != nil {
+		return res, err
+	}
+	log.Info("outputs written", "dir", cfg.Out, "files", len(paths))
+	if !cfg.Quiet {
+		report.WriteText(stderr, res)
+		fmt.Fprintf(stderr, "outputs: %s\n", cfg.Out)
+	}
+	return res, nil
+}
+
+// collect reads the inventory from the configured source.
+func collect(ctx context.Context, cfg *Config, log *slog.Logger) (*inventory.Inventory, string, error) {
+	files, err := scan.ExportFiles(cfg.Exports)
+	if err != nil {
+		return nil, "", err
+	}
+	b := inventory.NewBuilder()
+	src := &scan.Export{Files: files, Workers: cfg.Concurrency, Progress: func(file string, lines int) {
+		log.Debug("read export file", "file", file, "lines_total", lines)
+	}}
+	if err := src.Collect(ctx, b); err != nil {
+		return nil, "", err
+	}
+	return b.Finish(), "export:" + strings.Join(cfg.Exports, ","), nil
+}
+
+// scopeOf names what the inventory covers.
+func scopeOf(inv *inventory.Inventory) string {
+	if inv.Organization != "" {
+		return "organizations/" + inv.Organization
+	}
+	return fmt.Sprintf("%d projects", len(inv.Projects))
+}
+
+func newRunID(t time.Time) string {
+	var b [4]byte
+	rand.Read(b[:])
+	return t.Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// newLogger logs text on a terminal and JSON otherwise.
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}

@@ -1,0 +1,428 @@
+package access
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/runaudit/runaudit/internal/inventory"
+)
+
+// Tri is a three-valued answer: an undecidable grant is Unknown, never Yes.
+type Tri int8
+
+// Tri values.
+const (
+	No Tri = iota
+	Unknown
+	Yes
+)
+
+func (t Tri) String() string {
+	switch t {
+	case Yes:
+		return "yes"
+	case Unknown:
+		return "unknown"
+	}
+	return "no"
+}
+
+// and combines two conditions that must both hold.
+func and(a, b Tri) Tri {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+// Step is one grant path: a member bound to a role on a resource, under an
+// optional condition.
+type Step struct {
+	// Member is the member string exactly as bound.
+	Member string
+	Role   string
+	// Node is where the binding is, in the target's ancestry.
+	Node      *inventory.Node
+	Condition *inventory.Condition
+	// Via says how the member matched the principal asked about: "" for the
+	// principal itself, else e.g. "allUsers", "domain", "group membership".
+	Via string
+	// Note says why a step is undecided (condition, group, unknown role).
+	Note string
+}
+
+// Answer is the engine's verdict on one (member, permission, resource)
+// question, with its evidence.
+type Answer struct {
+	Result Tri
+	// Grants are the paths that grant (Result Yes).
+	Grants []Step
+	// Unknown are the paths that may grant but could not be decided.
+	Unknown []Step
+	// Denied is the deny rule that takes the permission away, if any.
+	Denied *Step
+}
+
+// maxSteps bounds the evidence kept per answer; the verdict uses all.
+const maxSteps = 8
+
+// Conditions decides IAM condition expressions for a target resource.
+type Conditions interface {
+	Evaluate(c *inventory.Condition, target *inventory.Node) (Tri, string)
+}
+
+// Groups decides whether member belongs, possibly transitively, to group
+// (both IAM member strings, e.g. "user:a@x", "group:g@x").
+type Groups interface {
+	IsMember(member, group string) (Tri, string)
+}
+
+// Denials applies IAM deny policies: Yes means member is denied p on target.
+type Denials interface {
+	Denied(member string, p Perm, target *inventory.Node) (Tri, Step)
+}
+
+// Options configure an Engine. Nil fields decide conservatively: every
+// condition and every group membership is Unknown, and nothing is denied.
+type Options struct {
+	Conditions Conditions
+	Groups     Groups
+	Denials    Denials
+}
+
+type unknownConditions struct{}
+
+func (unknownConditions) Evaluate(*inventory.Condition, *inventory.Node) (Tri, string) {
+	return Unknown, "IAM conditions are not evaluated"
+}
+
+type unknownGroups struct{}
+
+func (unknownGroups) IsMember(_, group string) (Tri, string) {
+	return Unknown, "membership of " + group + " was not resolved"
+}
+
+// Engine answers effective-permission questions over an inventory. It is
+// safe for concurrent use.
+type Engine struct {
+	inv   *inventory.Inventory
+	opts  Options
+	index map[*inventory.Node][]boundRole
+
+	// UnknownRoles lists the roles bound somewhere that neither the role
+	// table nor the inventory's custom roles define.
+	UnknownRoles []string
+
+	mu    sync.RWMutex
+	cache map[checkKey]*Answer
+}
+
+type boundRole struct {
+	b       *inventory.Binding
+	perms   PermSet
+	unknown bool // the role's permissions are not known
+}
+
+type checkKey struct {
+	member string
+	perm   Perm
+	node   *inventory.Node
+}
+
+// New builds an engine over inv, resolving every bound role to the audited
+// permissions it holds from the predefined table and the inventory's custom
+// roles.
+func New(inv *inventory.Inventory, roles *RoleTable, opts Options) *Engine {
+	if opts.Conditions == nil {
+		opts.Conditions = unknownConditions{}
+	}
+	if opts.Groups == nil {
+		opts.Groups = unknownGroups{}
+	}
+	e := &Engine{inv: inv, opts: opts, index: map[*inventory.Node][]boundRole{}, cache: map[checkKey]*Answer{}}
+	resolved := map[string]boundRole{}
+	for _, n := range inv.Nodes {
+		for i := range n.Bindings {
+			b := &n.Bindings[i]
+			br, ok := resolved[b.Role]
+			if !ok {
+				br = e.resolve(b.Role, roles)
+				resolved[b.Role] = br
+				if br.unknown {
+					e.UnknownRoles = append(e.UnknownRoles, b.Role)
+				}
+			}
+			if br.perms == 0 && !br.unknown {
+				continue
+			}
+			br.b = b
+			e.index[n] = append(e.index[n], br)
+		}
+	}
+	return e
+}
+
+// resolve finds the audited permissions of a role name.
+func (e *Engine) resolve(role string, roles *RoleTable) boundRole {
+	if strings.HasPrefix(role, "roles/") {
+		ps, ok := roles.Lookup(role)
+		return boundRole{perms: ps, unknown: !ok}
+	}
+	cr := e.inv.CustomRoles[e.customRoleKey(role)]
+	if cr == nil {
+		return boundRole{unknown: true}
+	}
+	if cr.Deleted || cr.Stage == "DISABLED" {
+		return boundRole{} // grants nothing
+	}
+	return boundRole{perms: FromNames(cr.Permissions)}
+}
+
+// customRoleKey normalises "projects/PROJECT_ID/roles/R" to the project
+// number, as the inventory keys custom roles.
+func (e *Engine) customRoleKey(role string) string {
+	rest, ok := strings.CutPrefix(role, "projects/")
+	if !ok {
+		return role
+	}
+	proj, tail, _ := strings.Cut(rest, "/")
+	if n, ok := e.inv.ProjectIDs[proj]; ok {
+		return "projects/" + n + "/" + tail
+	}
+	return role
+}
+
+// Check answers whether member holds p on target, through any binding on
+// target or its ancestors.
+func (e *Engine) Check(member string, p Perm, target *inventory.Node) Answer {
+	k := checkKey{member, p, target}
+	e.mu.RLock()
+	a, ok := e.cache[k]
+	e.mu.RUnlock()
+	if ok {
+		return *a
+	}
+	ans := e.check(member, p, target)
+	e.mu.Lock()
+	e.cache[k] = &ans
+	e.mu.Unlock()
+	return ans
+}
+
+func (e *Engine) check(member string, p Perm, target *inventory.Node) Answer {
+	var ans Answer
+	if e.opts.Denials != nil {
+		if d, step := e.opts.Denials.Denied(member, p, target); d == Yes {
+			ans.Denied = &step
+			return ans
+		} else if d == Unknown {
+			step.Note = "a deny rule may apply: " + step.Note
+			ans.Unknown = append(ans.Unknown, step)
+		}
+	}
+	for n := target; n != nil; n = n.Parent {
+		for _, br := range e.index[n] {
+			if !br.unknown && !br.perms.Has(p) {
+				continue
+			}
+			for _, m := range br.b.Members {
+				match, via, note := e.matches(m, member)
+				if match == No {
+					continue
+				}
+				res := match
+				if br.b.Condition != nil && res != No {
+					c, cnote := e.opts.Conditions.Evaluate(br.b.Condition, target)
+					res = and(res, c)
+					if c != Yes {
+						note = joinNote(note, cnote)
+					}
+				}
+				if br.unknown && res != No {
+					res = Unknown
+					note = joinNote(note, "role "+br.b.Role+" is not in the role table or the inventory")
+				}
+				step := Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: note}
+				switch res {
+				case Yes:
+					if len(ans.Grants) < maxSteps {
+						ans.Grants = append(ans.Grants, step)
+					}
+					ans.Result = Yes
+				case Unknown:
+					if len(ans.Unknown) < maxSteps {
+						ans.Unknown = append(ans.Unknown, step)
+					}
+				}
+			}
+		}
+	}
+	if ans.Result != Yes && len(ans.Unknown) > 0 {
+		ans.Result = Unknown
+	}
+	return ans
+}
+
+func joinNote(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
+// matches decides whether the bound member string covers principal.
+func (e *Engine) matches(bound, principal string) (res Tri, via, note string) {
+	if strings.EqualFold(bound, principal) {
+		if strings.HasPrefix(bound, "deleted:") {
+			return No, "", ""
+		}
+		return Yes, "", ""
+	}
+	kind, id, _ := strings.Cut(bound, ":")
+	pkind, pid, _ := strings.Cut(principal, ":")
+	switch kind {
+	case "allUsers":
+		return Yes, "allUsers", ""
+	case "allAuthenticatedUsers":
+		if principal == "allUsers" {
+			return No, "", ""
+		}
+		return Yes, "allAuthenticatedUsers", ""
+	case "domain":
+		// Domain grants cover the domain's user accounts; groups may hold
+		// outsiders and service accounts are not domain accounts.
+		if pkind == "user" && strings.EqualFold(domainOf(pid), id) {
+			return Yes, "domain", ""
+		}
+		return No, "", ""
+	case "group":
+		switch pkind {
+		case "user", "serviceAccount", "group":
+			r, n := e.opts.Groups.IsMember(principal, bound)
+			return r, "group membership", n
+		}
+		return No, "", ""
+	case "principalSet":
+		return principalSetMatch(bound, principal)
+	}
+	return No, "", ""
+}
+
+func domainOf(email string) string {
+	if i := strings.LastIndexByte(email, '@'); i >= 0 {
+		return email[i+1:]
+	}
+	return ""
+}
+
+// principalSetMatch decides whether a workload identity principal or set is
+// inside a bound principalSet. "…/POOL/*" holds every identity of the pool;
+// attribute-based sets depend on attribute mappings the audit cannot see.
+func principalSetMatch(bound, principal string) (Tri, string, string) {
+	pool, ok := poolOf(bound)
+	if !ok {
+		return No, "", ""
+	}
+	ppool, ok := poolOf(principal)
+	if !ok || ppool != pool {
+		return No, "", ""
+	}
+	if strings.HasSuffix(bound, pool+"/*") {
+		return Yes, "workload identity pool", ""
+	}
+	return Unknown, "workload identity pool", "whether " + principal + " is in " + bound + " depends on attribute mappings"
+}
+
+// poolOf returns ".../workloadIdentityPools/POOL" (or a workforce pool) of a
+// principal:// or principalSet:// member.
+func poolOf(m string) (string, bool) {
+	for _, marker := range []string{"/workloadIdentityPools/", "/workforcePools/"} {
+		if i := strings.Index(m, marker); i >= 0 {
+			rest := m[i+len(marker):]
+			name, _, _ := strings.Cut(rest, "/")
+			start := strings.Index(m, "://")
+			if start < 0 {
+				return "", false
+			}
+			return m[start+3:i+len(marker)] + name, true
+		}
+	}
+	return "", false
+}
+
+// Holder is a member that holds one or more of the asked permissions on a
+// resource.
+type Holder struct {
+	// Member is the member string exactly as bound.
+	Member string
+	// Perms are the asked permissions the member holds for certain.
+	Perms PermSet
+	// Maybe are the asked permissions the member may hold (conditions).
+	Maybe PermSet
+	Steps []Step
+}
+
+// Holders lists the members bound, on target or its ancestors, to a role
+// that holds any of perms, in binding order from the target up. Members
+// whose grant is only conditional and undecided have Perms empty and Maybe
+// set. Bindings whose condition is false and deleted members are left out.
+func (e *Engine) Holders(perms PermSet, target *inventory.Node) []Holder {
+	var out []Holder
+	idx := map[string]int{}
+	for n := target; n != nil; n = n.Parent {
+		for _, br := range e.index[n] {
+			have := br.perms & perms
+			if have == 0 {
+				continue
+			}
+			res, note := Yes, ""
+			if br.b.Condition != nil {
+				res, note = e.opts.Conditions.Evaluate(br.b.Condition, target)
+				if res == No {
+					continue
+				}
+			}
+			for _, m := range br.b.Members {
+				if strings.HasPrefix(m, "deleted:") {
+					continue
+				}
+				i, ok := idx[m]
+				if !ok {
+					i = len(out)
+					idx[m] = i
+					out = append(out, Holder{Member: m})
+				}
+				h := &out[i]
+				if res == Yes {
+					h.Perms |= have
+				} else {
+					h.Maybe |= have
+				}
+				if len(h.Steps) < maxSteps {
+					h.Steps = append(h.Steps, Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Note: note})
+				}
+			}
+		}
+	}
+	kept := out[:0]
+	for _, h := range out {
+		h.Maybe &^= h.Perms
+		if e.opts.Denials != nil {
+			for _, p := range Perms() {
+				if (h.Perms|h.Maybe).Has(p) {
+					if d, _ := e.opts.Denials.Denied(h.Member, p, target); d == Yes {
+						h.Perms &^= Set(p)
+						h.Maybe &^= Set(p)
+					}
+				}
+			}
+		}
+		if h.Perms|h.Maybe != 0 {
+			kept = append(kept, h)
+		}
+	}
+	return kept
+}

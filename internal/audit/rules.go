@@ -1,0 +1,559 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/runaudit/runaudit/internal/access"
+	"github.com/runaudit/runaudit/internal/imageref"
+	"github.com/runaudit/runaudit/internal/inventory"
+)
+
+// Resource types as findings name them.
+const (
+	ResourceTypeService    = inventory.TypeService
+	ResourceTypeJob        = inventory.TypeJob
+	ResourceTypeRepository = inventory.TypeRepository
+)
+
+// SecretNotFound: a remote repository's upstream secret is in a scanned
+// project but not in the inventory.
+const SecretNotFound Kind = "REMOTE_REPO_SECRET_NOT_FOUND"
+
+// Options configure Evaluate.
+type Options struct {
+	// Concurrency bounds the resources evaluated at once; 0 means GOMAXPROCS.
+	Concurrency int
+}
+
+// Evaluate runs every rule over the inventory and returns the findings, in a
+// deterministic order, and one inventory row per container image.
+func Evaluate(ctx context.Context, inv *inventory.Inventory, eng *access.Engine, opts Options) ([]Finding, []InventoryRow, error) {
+	n := opts.Concurrency
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	ev := &evaluator{inv: inv, eng: eng, missingRepos: hasGap(inv, inventory.TypeRepository)}
+	perRun := make([]runResult, len(inv.Runs))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(n)
+	// Chunks keep goroutine overhead low for very many small resources.
+	const chunk = 64
+	for start := 0; start < len(inv.Runs); start += chunk {
+		end := min(start+chunk, len(inv.Runs))
+		g.Go(func() error {
+			for i := start; i < end; i++ {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				perRun[i] = ev.run(inv.Runs[i])
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, fmt.Errorf("evaluating rules: %w", err)
+	}
+	var findings []Finding
+	var rows []InventoryRow
+	for _, r := range perRun {
+		findings = append(findings, r.findings...)
+		rows = append(rows, r.rows...)
+	}
+	findings = append(findings, ev.repositories()...)
+	return findings, rows, nil
+}
+
+func hasGap(inv *inventory.Inventory, assetType string) bool {
+	for _, g := range inv.Gaps {
+		if g.AssetType == "" || g.AssetType == assetType {
+			return true
+		}
+	}
+	return false
+}
+
+type evaluator struct {
+	inv          *inventory.Inventory
+	eng          *access.Engine
+	missingRepos bool
+}
+
+type runResult struct {
+	findings []Finding
+	rows     []InventoryRow
+}
+
+// imageUse is one repository that a resource's images come from.
+type imageUse struct {
+	repo   *inventory.Repository
+	images []string
+}
+
+// deployer is a principal that can create or update the resource.
+type deployer struct {
+	member string
+	sure   bool // false: only through an undecided condition or membership
+	steps  []access.Step
+	notes  []string
+}
+
+func (ev *evaluator) run(r *inventory.RunResource) runResult {
+	var res runResult
+	base := ev.base(r)
+	verdicts := map[string]Verdict{} // image → verdict
+	var uses []*imageUse
+	byRepo := map[string]*imageUse{}
+	for _, c := range r.Containers {
+		ref, err := imageref.Parse(c.Image)
+		switch {
+		case err != nil:
+			f := base
+			f.Kind, f.Severity, f.Image = ImageUnparseable, Info, c.Image
+			f.Reason = fmt.Sprintf("container %q has an image reference the audit cannot parse (%v); its registry access cannot be checked.", c.Name, err)
+			res.add(f)
+			verdicts[c.Image] = VerdictUnverified
+			continue
+		case ref.Class == imageref.Public:
+			verdicts[c.Image] = VerdictPublic
+			continue
+		}
+		p := ev.inv.Project(ref.Project)
+		if p == nil || !p.Scanned {
+			f := base
+			f.Kind, f.Severity, f.Image, f.Repository = ImageOutsideOrganization, Info, c.Image, ref.RepositoryName()
+			f.Reason = fmt.Sprintf("image %s is served by repository %s in project %s, which the scan did not cover; whether the deployers and the Cloud Run service agent can read it cannot be verified.", c.Image, ref.RepositoryName(), ref.Project)
+			res.add(f)
+			verdicts[c.Image] = VerdictUnverified
+			continue
+		}
+		key := inventory.RepositoryKey(p.Number, ref.Location, ref.Repository)
+		repo := ev.inv.Repositories[key]
+		if repo == nil {
+			f := base
+			f.Kind, f.Severity, f.Image, f.Repository = ImageRepositoryNotFound, Info, c.Image, ev.inv.DisplayName(&inventory.Node{Key: key})
+			f.Reason = fmt.Sprintf("image %s names repository %s, which is not in the inventory of its project %s", c.Image, f.Repository, p.ID)
+			if ev.missingRepos {
+				f.Reason += " (the scan of repositories was incomplete)"
+			} else {
+				f.Reason += ": the repository does not exist, so a new deploy of this image fails whoever deploys it"
+			}
+			f.Reason += "."
+			res.add(f)
+			verdicts[c.Image] = VerdictUnverified
+			continue
+		}
+		u := byRepo[key]
+		if u == nil {
+			u = &imageUse{repo: repo}
+			byRepo[key] = u
+			uses = append(uses, u)
+		}
+		if !contains(u.images, c.Image) {
+			u.images = append(u.images, c.Image)
+		}
+		verdicts[c.Image] = VerdictOK
+	}
+
+	deployers := ev.deployers(r)
+	for _, u := range uses {
+		worst := VerdictOK
+		for _, d := range deployers {
+			if f, ok := ev.deployerCheck(base, r, d, u); ok {
+				res.add(f)
+				worst = worse(worst, verdictOf(f))
+			}
+		}
+		if f, ok := ev.agentCheck(base, r, u); ok {
+			res.add(f)
+			worst = worse(worst, verdictOf(f))
+		}
+		for _, img := range u.images {
+			verdicts[img] = worse(verdicts[img], worst)
+		}
+	}
+
+	counts := map[string]int{}
+	for _, f := range res.findings {
+		for _, img := range strings.Split(f.Image, ", ") {
+			counts[img]++
+		}
+	}
+	for _, c := range r.Containers {
+		row := InventoryRow{
+			Resource: base.Resource, ResourceType: base.ResourceType, ProjectID: base.ProjectID,
+			ProjectNumber: base.ProjectNumber, Location: base.Location, Container: c.Name, Image: c.Image,
+			ServiceAccount: r.ServiceAccount, Creator: r.Creator, LastModifier: r.LastModifier,
+			Verdict: verdicts[c.Image], Findings: counts[c.Image], Folders: base.Folders, Organization: base.Organization,
+		}
+		if ref, err := imageref.Parse(c.Image); err == nil {
+			row.ImageClass = string(ref.Class)
+			if ref.Class != imageref.Public {
+				row.Repository = ref.RepositoryName()
+			}
+		} else {
+			row.ImageClass = "UNPARSEABLE"
+		}
+		res.rows = append(res.rows, row)
+	}
+	return res
+}
+
+func (res *runResult) add(f Finding) {
+	f.FindingID = ID(f.Kind, f.Resource, f.Principal, f.Repository)
+	res.findings = append(res.findings, f)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func verdictOf(f Finding) Verdict {
+	if f.Kind.Actionable() {
+		return VerdictAtRisk
+	}
+	return VerdictUnverified
+}
+
+// worse returns the more serious verdict.
+func worse(a, b Verdict) Verdict {
+	rank := map[Verdict]int{VerdictPublic: 0, VerdictOK: 1, VerdictUnverified: 2, VerdictAtRisk: 3}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// base fills the fields every finding about r shares.
+func (ev *evaluator) base(r *inventory.RunResource) Finding {
+	f := Finding{
+		Resource:      "//run.googleapis.com/" + ev.inv.DisplayName(r.Node),
+		ResourceType:  ResourceTypeService,
+		ProjectID:     ev.inv.ProjectID(r.ProjectNumber),
+		ProjectNumber: r.ProjectNumber,
+		Location:      r.Location,
+	}
+	if r.Kind == inventory.KindJob {
+		f.ResourceType = ResourceTypeJob
+	}
+	if p := ev.inv.Projects[r.ProjectNumber]; p != nil {
+		f.Folders, f.Organization = p.Folders, p.Organization
+	}
+	return f
+}
+
+// deployers lists who can create or update r: every member bound to a role
+// with a deploy permission on r or above, and the last modifier when the
+// engine finds it can deploy through a group or other indirect grant.
+func (ev *evaluator) deployers(r *inventory.RunResource) []deployer {
+	perms := access.ServiceDeployPerms
+	if r.Kind == inventory.KindJob {
+		perms = access.JobDeployPerms
+	}
+	var out []deployer
+	seen := map[string]bool{}
+	for _, h := range ev.eng.Holders(perms, r.Node) {
+		d := deployer{member: h.Member, sure: h.Perms != 0, steps: h.Steps}
+		out = append(out, d)
+		seen[strings.ToLower(h.Member)] = true
+	}
+	if r.LastModifier == "" {
+		return out
+	}
+	lm := memberOf(r.LastModifier)
+	if seen[strings.ToLower(lm)] {
+		return out
+	}
+	best := access.Answer{}
+	for _, p := range perms.Names() {
+		pp, _ := access.ParsePerm(p)
+		if a := ev.eng.Check(lm, pp, r.Node); a.Result > best.Result {
+			best = a
+		}
+	}
+	switch best.Result {
+	case access.Yes:
+		out = append(out, deployer{member: lm, sure: true, steps: best.Grants})
+	case access.Unknown:
+		out = append(out, deployer{member: lm, sure: false, steps: best.Unknown})
+	}
+	return out
+}
+
+// memberOf turns the email in a creator or lastModifier field into an IAM
+// member string.
+func memberOf(email string) string {
+	switch {
+	case strings.Contains(email, ":"):
+		return email // already a member string (principal://…)
+	case strings.HasSuffix(strings.ToLower(email), ".gserviceaccount.com"):
+		return "serviceAccount:" + email
+	}
+	return "user:" + email
+}
+
+func isLastModifier(r *inventory.RunResource, member string) bool {
+	return r.LastModifier != "" && strings.EqualFold(memberOf(r.LastModifier), member)
+}
+
+// deployerCheck asks whether deployer d can read u's repository.
+func (ev *evaluator) deployerCheck(base Finding, r *inventory.RunResource, d deployer, u *imageUse) (Finding, bool) {
+	ans := ev.eng.Check(d.member, access.DownloadArtifacts, u.repo.Node)
+	if ans.Result == access.Yes {
+		return Finding{}, false
+	}
+	f := base
+	f.Principal = d.member
+	f.Image = strings.Join(u.images, ", ")
+	f.Repository = ev.inv.DisplayName(u.repo.Node)
+	f.Permission = access.DownloadArtifacts.String()
+	f.LastDeployer = isLastModifier(r, d.member)
+	f.Remediation = ev.readerCommand(u.repo, d.member)
+	verb := "create or update this " + r.Kind.String()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s can %s through %s", d.member, verb, ev.steps(d.steps))
+	switch {
+	case ans.Result == access.No && d.sure:
+		f.Kind = DeployerCannotReadImage
+		f.Severity = Medium
+		if f.LastDeployer {
+			f.Severity = High
+		}
+		fmt.Fprintf(&b, ", but holds no %s on repository %s", f.Permission, f.Repository)
+		ev.denialOrNone(&b, ans, u.repo.Node)
+		fmt.Fprintf(&b, ". Cloud Run checks the deployer's access to every image since 2025-01-15, so its next deploy of %s fails with 403.", f.Image)
+	default:
+		f.Kind, f.Severity = undecidedKind(ans, d), Info
+		fmt.Fprintf(&b, "; whether it holds %s on repository %s cannot be decided", f.Permission, f.Repository)
+		if ans.Result == access.Unknown {
+			fmt.Fprintf(&b, ": it would through %s", ev.steps(ans.Unknown))
+		} else {
+			ev.denialOrNone(&b, ans, u.repo.Node)
+			b.WriteString(", and its deploy permission itself is undecided")
+		}
+		b.WriteString(". Undecided grants are not counted as access.")
+	}
+	f.Reason = b.String()
+	return f, true
+}
+
+// undecidedKind names the informational kind of an undecided answer.
+func undecidedKind(ans access.Answer, d deployer) Kind {
+	for _, s := range append(ans.Unknown, d.steps...) {
+		if s.Via == "group membership" {
+			return MembershipNotResolvable
+		}
+	}
+	return ConditionNotEvaluable
+}
+
+// denialOrNone says why access is missing: a deny rule, or no grant on any
+// level of the ancestry.
+func (ev *evaluator) denialOrNone(b *strings.Builder, ans access.Answer, target *inventory.Node) {
+	if ans.Denied != nil {
+		fmt.Fprintf(b, ": it is denied by %s", ev.step(*ans.Denied))
+		return
+	}
+	var levels []string
+	for _, n := range target.Ancestry() {
+		levels = append(levels, n.Kind.String()+" "+ev.short(n))
+	}
+	fmt.Fprintf(b, " (no binding on %s grants it", strings.Join(levels, ", "))
+	if len(ans.Unknown) > 0 {
+		fmt.Fprintf(b, "; undecided: %s", ev.steps(ans.Unknown))
+	}
+	b.WriteString(")")
+}
+
+// agentCheck asks whether the Cloud Run service agent of r's project can
+// read u's repository in another project.
+func (ev *evaluator) agentCheck(base Finding, r *inventory.RunResource, u *imageUse) (Finding, bool) {
+	if u.repo.ProjectNumber == r.ProjectNumber {
+		return Finding{}, false // roles/run.serviceAgent covers its own project
+	}
+	agent := "serviceAccount:service-" + r.ProjectNumber + "@serverless-robot-prod.iam.gserviceaccount.com"
+	ans := ev.eng.Check(agent, access.DownloadArtifacts, u.repo.Node)
+	if ans.Result == access.Yes {
+		return Finding{}, false
+	}
+	f := base
+	f.Principal = agent
+	f.Image = strings.Join(u.images, ", ")
+	f.Repository = ev.inv.DisplayName(u.repo.Node)
+	f.Permission = access.DownloadArtifacts.String()
+	f.Remediation = ev.readerCommand(u.repo, agent)
+	var b strings.Builder
+	fmt.Fprintf(&b, "the Cloud Run service agent of project %s pulls %s from repository %s in project %s", base.ProjectID, f.Image, f.Repository, ev.inv.ProjectID(u.repo.ProjectNumber))
+	if ans.Result == access.No {
+		f.Kind, f.Severity = ServiceAgentCannotReadImage, Critical
+		fmt.Fprintf(&b, ", but holds no %s there", f.Permission)
+		ev.denialOrNone(&b, ans, u.repo.Node)
+		b.WriteString(": new revisions and executions cannot pull the image.")
+	} else {
+		f.Kind, f.Severity = undecidedKind(ans, deployer{}), Info
+		fmt.Fprintf(&b, "; whether it holds %s there cannot be decided: it would through %s. Undecided grants are not counted as access.", f.Permission, ev.steps(ans.Unknown))
+	}
+	f.Reason = b.String()
+	return f, true
+}
+
+// repositories runs the remote-repository secret rule.
+func (ev *evaluator) repositories() []Finding {
+	keys := make([]string, 0, len(ev.inv.Repositories))
+	for k, r := range ev.inv.Repositories {
+		if r.UpstreamSecret != "" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out []Finding
+	for _, k := range keys {
+		if f, ok := ev.secretCheck(ev.inv.Repositories[k]); ok {
+			f.FindingID = ID(f.Kind, f.Resource, f.Principal, f.Repository)
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (ev *evaluator) secretCheck(repo *inventory.Repository) (Finding, bool) {
+	f := Finding{
+		Resource:      "//artifactregistry.googleapis.com/" + ev.inv.DisplayName(repo.Node),
+		ResourceType:  ResourceTypeRepository,
+		ProjectID:     ev.inv.ProjectID(repo.ProjectNumber),
+		ProjectNumber: repo.ProjectNumber,
+		Location:      repo.Location,
+		Repository:    ev.inv.DisplayName(repo.Node),
+		Principal:     "serviceAccount:service-" + repo.ProjectNumber + "@gcp-sa-artifactregistry.iam.gserviceaccount.com",
+		Permission:    access.SecretVersionsAccess.String(),
+		Secret:        repo.UpstreamSecret,
+	}
+	if p := ev.inv.Projects[repo.ProjectNumber]; p != nil {
+		f.Folders, f.Organization = p.Folders, p.Organization
+	}
+	proj, secret, ok := parseSecretVersion(repo.UpstreamSecret)
+	if !ok {
+		f.Kind, f.Severity = SecretNotFound, Low
+		f.Reason = fmt.Sprintf("remote repository %s names upstream secret %q, which is not a secret version name (projects/P/secrets/S/versions/V).", f.Repository, repo.UpstreamSecret)
+		return f, true
+	}
+	p := ev.inv.Project(proj)
+	if p == nil || !p.Scanned {
+		f.Kind, f.Severity = SecretOutsideOrganization, Info
+		f.Reason = fmt.Sprintf("remote repository %s reads its upstream password from %s, in project %s, which the scan did not cover; whether the Artifact Registry service agent can access it cannot be verified.", f.Repository, repo.UpstreamSecret, proj)
+		return f, true
+	}
+	f.Secret = "projects/" + p.ID + "/secrets/" + secret + strings.TrimPrefix(repo.UpstreamSecret, "projects/"+proj+"/secrets/"+secret)
+	s := ev.inv.Secrets[inventory.SecretKey(p.Number, secret)]
+	if s == nil {
+		f.Kind, f.Severity = SecretNotFound, Low
+		f.Reason = fmt.Sprintf("remote repository %s reads its upstream password from %s, but project %s holds no secret %q in the inventory: pulls through the repository that need the upstream credential fail.", f.Repository, f.Secret, p.ID, secret)
+		return f, true
+	}
+	f.Remediation = fmt.Sprintf("gcloud secrets add-iam-policy-binding %s --project=%s --member=%s --role=roles/secretmanager.secretAccessor", shellQuote(secret), shellQuote(p.ID), shellQuote(f.Principal))
+	ans := ev.eng.Check(f.Principal, access.SecretVersionsAccess, s.Node)
+	var b strings.Builder
+	fmt.Fprintf(&b, "remote repository %s reads its upstream password from %s through the Artifact Registry service agent of project %s", f.Repository, f.Secret, f.ProjectID)
+	switch ans.Result {
+	case access.Yes:
+		return Finding{}, false
+	case access.No:
+		f.Kind, f.Severity = RemoteRepoSecretInaccessible, High
+		fmt.Fprintf(&b, ", which holds no %s on the secret", f.Permission)
+		ev.denialOrNone(&b, ans, s.Node)
+		b.WriteString(": pulls of uncached upstream images fail.")
+	default:
+		f.Kind, f.Severity = undecidedKind(ans, deployer{}), Info
+		fmt.Fprintf(&b, "; whether it holds %s on the secret cannot be decided: it would through %s. Undecided grants are not counted as access.", f.Permission, ev.steps(ans.Unknown))
+	}
+	f.Reason = b.String()
+	return f, true
+}
+
+// parseSecretVersion splits "projects/P/secrets/S/versions/V".
+func parseSecretVersion(s string) (project, secret string, ok bool) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 4 || parts[0] != "projects" || parts[2] != "secrets" || parts[1] == "" || parts[3] == "" {
+		return "", "", false
+	}
+	if len(parts) != 4 && (len(parts) != 6 || parts[4] != "versions" || parts[5] == "") {
+		return "", "", false
+	}
+	return parts[1], parts[3], true
+}
+
+// readerCommand is the least-privilege fix: the reader role on the one
+// repository.
+func (ev *evaluator) readerCommand(repo *inventory.Repository, member string) string {
+	return fmt.Sprintf("gcloud artifacts repositories add-iam-policy-binding %s --project=%s --location=%s --member=%s --role=roles/artifactregistry.reader",
+		shellQuote(repo.Name), shellQuote(ev.inv.ProjectID(repo.ProjectNumber)), shellQuote(repo.Location), shellQuote(member))
+}
+
+// steps describes grant paths in words.
+func (ev *evaluator) steps(ss []access.Step) string {
+	parts := make([]string, 0, len(ss))
+	for _, s := range ss {
+		parts = append(parts, ev.step(s))
+	}
+	if len(parts) == 0 {
+		return "an unrecorded path"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (ev *evaluator) step(s access.Step) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s on %s %s", s.Role, s.Node.Kind, ev.short(s.Node))
+	if s.Via != "" {
+		fmt.Fprintf(&b, " bound to %s (%s)", s.Member, s.Via)
+	}
+	if s.Condition != nil {
+		t := s.Condition.Title
+		if t == "" {
+			t = s.Condition.Expression
+		}
+		fmt.Fprintf(&b, " under condition %q", t)
+	}
+	if s.Note != "" {
+		fmt.Fprintf(&b, " [%s]", s.Note)
+	}
+	return b.String()
+}
+
+// short names a node for reasons: project ids, not numbers.
+func (ev *evaluator) short(n *inventory.Node) string {
+	switch n.Kind {
+	case inventory.KindProject:
+		return ev.inv.ProjectID(strings.TrimPrefix(n.Key, "projects/"))
+	case inventory.KindOrganization, inventory.KindFolder:
+		_, id, _ := strings.Cut(n.Key, "/")
+		return id
+	}
+	return ev.inv.DisplayName(n)
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything beyond the
+// characters that IAM names and member strings normally use.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("@%_+=:,./-", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

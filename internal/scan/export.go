@@ -1,0 +1,238 @@
+// Package scan collects the inventory: it reads Cloud Asset Inventory
+// assets from export files or the live API and feeds them to an
+// inventory.Builder. Both sources decode the same way, with protojson into
+// assetpb.Asset, so that the export's snake_case and the API's camelCase
+// take one path.
+package scan
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"cloud.google.com/go/asset/apiv1/assetpb"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/runaudit/runaudit/internal/inventory"
+)
+
+// unmarshal accepts both field-name styles and ignores fields newer than
+// the compiled assetpb, as exports grow fields over time.
+var unmarshal = protojson.UnmarshalOptions{DiscardUnknown: true}
+
+// DecodeAsset decodes one asset in the export's or the API's JSON form.
+func DecodeAsset(line []byte) (*assetpb.Asset, error) {
+	a := &assetpb.Asset{}
+	if err := unmarshal.Unmarshal(line, a); err != nil {
+		return nil, err
+	}
+	if a.GetName() == "" || a.GetAssetType() == "" {
+		return nil, errors.New("asset has no name or asset_type")
+	}
+	return a, nil
+}
+
+// ErrNoInput means an export path held no export files.
+var ErrNoInput = errors.New("no export files")
+
+// ExportFiles expands export paths (files or directories, searched
+// recursively; hidden files are skipped) into a sorted list of files.
+func ExportFiles(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("export %s: %w", p, err)
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		before := len(files)
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") && path != p {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("export %s: %w", p, err)
+		}
+		if len(files) == before {
+			return nil, fmt.Errorf("export %s: %w in the directory", p, ErrNoInput)
+		}
+		sort.Strings(files[before:])
+	}
+	return files, nil
+}
+
+// Export reads Cloud Asset Inventory export files: NDJSON, one asset per
+// line, gzip-compressed or not (told by content, not name), resource and
+// IAM-policy exports mixed in any order.
+//
+// A line that does not decode is recorded as skipped with its file and line
+// and the file is read on; a file that cannot be read is a gap. Either way
+// the inventory is marked incomplete, and the rest is still audited.
+type Export struct {
+	Files []string
+	// Workers bounds concurrent decoding; 0 means GOMAXPROCS.
+	Workers int
+	// Progress, if set, is called after each file with the lines read so far.
+	Progress func(file string, lines int)
+}
+
+// Collect reads every file into b.
+func (e *Export) Collect(ctx context.Context, b *inventory.Builder) error {
+	total := 0
+	for _, f := range e.Files {
+		n, err := e.collectFile(ctx, f, b)
+		total += n
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			b.Gap(inventory.Gap{Scope: f, Reason: err.Error()})
+		}
+		if e.Progress != nil {
+			e.Progress(f, total)
+		}
+	}
+	return nil
+}
+
+func (e *Export) collectFile(ctx context.Context, path string, b *inventory.Builder) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("opening %s: %w", path, err)
+	}
+	defer f.Close()
+	return ReadExport(ctx, path, f, b, e.Workers)
+}
+
+// batch is a run of lines handed to a decoding worker.
+type batch struct {
+	first int // line number of lines[0]
+	lines [][]byte
+}
+
+// ReadExport reads one export stream (gzip or plain NDJSON) named name into
+// b, decoding with up to workers goroutines, and returns the lines read. It
+// returns an error only when the stream itself cannot be read; bad lines are
+// recorded in b as skipped, and the stream is marked as a gap.
+func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Builder, workers int) (int, error) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return 0, fmt.Errorf("reading %s: %w", name, err)
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, 1<<20)
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
+	batches := make(chan batch, workers*2)
+	var (
+		badMu    sync.Mutex
+		badCount int
+		firstBad int // lowest malformed line number, for the gap's message
+	)
+	for range workers {
+		g.Go(func() error {
+			for bt := range batches {
+				for i, l := range bt.lines {
+					line := bt.first + i
+					if len(bytes.TrimSpace(l)) == 0 {
+						continue
+					}
+					a, err := DecodeAsset(l)
+					if err != nil {
+						where := fmt.Sprintf("%s:%d", name, line)
+						b.Skip(where, "malformed asset: "+err.Error())
+						badMu.Lock()
+						badCount++
+						if firstBad == 0 || line < firstBad {
+							firstBad = line
+						}
+						badMu.Unlock()
+						continue
+					}
+					b.Add(a, fmt.Sprintf("%s:%d", name, line))
+				}
+			}
+			return nil
+		})
+	}
+
+	lines := 0
+	var readErr error
+	g.Go(func() error {
+		defer close(batches)
+		const perBatch = 256
+		cur := batch{first: 1}
+		for {
+			l, err := br.ReadBytes('\n')
+			if len(l) > 0 {
+				lines++
+				cur.lines = append(cur.lines, l)
+				if len(cur.lines) == perBatch {
+					select {
+					case batches <- cur:
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+					cur = batch{first: lines + 1}
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				readErr = fmt.Errorf("reading %s after line %d: %w", name, lines, err)
+				break
+			}
+		}
+		if len(cur.lines) > 0 {
+			select {
+			case batches <- cur:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return lines, err
+	}
+	if readErr != nil {
+		return lines, readErr
+	}
+	if badCount > 0 {
+		return lines, fmt.Errorf("%d malformed line(s), the first at %s:%d; see skipped", badCount, name, firstBad)
+	}
+	return lines, nil
+}
