@@ -11,14 +11,19 @@ import (
 
 // Config is everything a run is told, from flags or, for the scheduled job,
 // from the environment variable named beside each flag.
+//
+// Each area of the job keeps its own flags in its own file: collect.go
+// (where the inventory comes from), outputs.go (where results go),
+// accuracy.go (how grants are decided).
 type Config struct {
-	Exports     []string
-	Out         string
+	Collect  CollectConfig
+	Output   OutputConfig
+	Accuracy AccuracyConfig
+
 	Concurrency int
 	LogFormat   string
 	Quiet       bool
 	Version     bool
-	At          time.Time
 }
 
 // listFlag is a repeatable flag; from the environment it takes a
@@ -59,20 +64,19 @@ func (f timeFlag) Set(s string) error {
 // envNames maps each flag to its environment variable.
 var envNames = map[string]string{}
 
+// def records the environment variable of a flag.
+func def(name, env string) { envNames[name] = env }
+
 func defineFlags(fs *flag.FlagSet, c *Config) {
-	def := func(name, env string) { envNames[name] = env }
-	fs.Var(listFlag{&c.Exports}, "export", "Cloud Asset Inventory export: an NDJSON file (.gz allowed) or a directory of them; repeatable")
-	def("export", "AUDIT_EXPORT")
-	fs.StringVar(&c.Out, "out", "./audit-out", "directory for findings.jsonl, findings.csv, inventory.jsonl and summary.json")
-	def("out", "AUDIT_OUT")
+	c.Collect.define(fs, def)
+	c.Output.define(fs, def)
+	c.Accuracy.define(fs, def)
 	fs.IntVar(&c.Concurrency, "concurrency", 0, "resources evaluated at once (0: one per CPU)")
 	def("concurrency", "AUDIT_CONCURRENCY")
 	fs.StringVar(&c.LogFormat, "log-format", "auto", "logs on stderr: text, json, or auto (text on a terminal, JSON otherwise)")
 	def("log-format", "AUDIT_LOG_FORMAT")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no human summary on stderr")
 	def("quiet", "AUDIT_QUIET")
-	fs.Var(timeFlag{&c.At}, "at", "evaluate IAM conditions at this time (RFC 3339; default now)")
-	def("at", "AUDIT_AT")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
 }
 
@@ -129,8 +133,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if c.Version {
 		return c, nil
 	}
-	if len(c.Exports) == 0 {
-		return nil, fmt.Errorf("%w: give --export PATH (or set AUDIT_EXPORT)", errUsage)
+	for _, check := range []func() error{c.Collect.check, c.Output.check, c.Accuracy.check} {
+		if err := check(); err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
 	}
 	switch c.LogFormat {
 	case "auto", "text", "json":

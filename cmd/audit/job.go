@@ -7,18 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"runtime/debug"
-	"strings"
 	"time"
-
-	"golang.org/x/term"
 
 	"github.com/runaudit/runaudit/internal/access"
 	"github.com/runaudit/runaudit/internal/audit"
 	"github.com/runaudit/runaudit/internal/inventory"
 	"github.com/runaudit/runaudit/internal/report"
-	"github.com/runaudit/runaudit/internal/scan"
 )
 
 // buildVersion is set with -ldflags "-X main.buildVersion=…".
@@ -38,7 +33,7 @@ func version() string {
 // outputs.
 func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writer) (audit.Result, error) {
 	started := time.Now().UTC()
-	at := cfg.At
+	at := cfg.Accuracy.At
 	if at.IsZero() {
 		at = started
 	}
@@ -55,7 +50,11 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 	res.Summary.Source, res.Summary.Scope = source, scopeOf(inv)
 
 	// 2. Evaluate.
-	eng := access.New(inv, access.Predefined(), access.Options{})
+	opts, err := accessOptions(ctx, cfg, at)
+	if err != nil {
+		return res, err
+	}
+	eng := access.New(inv, access.Predefined(), opts)
 	for _, r := range eng.UnknownRoles {
 		inv.Skipped = append(inv.Skipped, inventory.Skip{Where: r, Reason: "role not in the role table or the inventory's custom roles: its grants are undecided"})
 		inv.SkippedTotal++
@@ -69,32 +68,14 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 	audit.Summarize(&res.Summary, inv, res.Findings)
 
 	// 3. Write.
-	paths, err := report.WriteLocal(cfg.Out, res)
-	if err != nil {
+	if err := write(ctx, cfg, res, log); err != nil {
 		return res, err
 	}
-	log.Info("outputs written", "dir", cfg.Out, "files", len(paths))
 	if !cfg.Quiet {
 		report.WriteText(stderr, res)
-		fmt.Fprintf(stderr, "outputs: %s\n", cfg.Out)
+		fmt.Fprintf(stderr, "outputs: %s\n", cfg.Output.Dir)
 	}
 	return res, nil
-}
-
-// collect reads the inventory from the configured source.
-func collect(ctx context.Context, cfg *Config, log *slog.Logger) (*inventory.Inventory, string, error) {
-	files, err := scan.ExportFiles(cfg.Exports)
-	if err != nil {
-		return nil, "", err
-	}
-	b := inventory.NewBuilder()
-	src := &scan.Export{Files: files, Workers: cfg.Concurrency, Progress: func(file string, lines int) {
-		log.Debug("read export file", "file", file, "lines_total", lines)
-	}}
-	if err := src.Collect(ctx, b); err != nil {
-		return nil, "", err
-	}
-	return b.Finish(), "export:" + strings.Join(cfg.Exports, ","), nil
 }
 
 // scopeOf names what the inventory covers.
@@ -109,18 +90,4 @@ func newRunID(t time.Time) string {
 	var b [4]byte
 	rand.Read(b[:])
 	return t.Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
-}
-
-// newLogger logs text on a terminal and JSON otherwise.
-func newLogger(format string, w io.Writer) *slog.Logger {
-	if format == "auto" {
-		format = "json"
-		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			format = "text"
-		}
-	}
-	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	return slog.New(slog.NewJSONHandler(w, nil))
 }
