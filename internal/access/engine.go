@@ -412,7 +412,7 @@ func (e *Engine) Holders(perms PermSet, target *inventory.Node) []Holder {
 		h.Maybe &^= h.Perms
 		if e.opts.Denials != nil {
 			for _, p := range Perms() {
-				if (h.Perms|h.Maybe).Has(p) {
+				if (h.Perms | h.Maybe).Has(p) {
 					if d, _ := e.opts.Denials.Denied(h.Member, p, target); d == Yes {
 						h.Perms &^= Set(p)
 						h.Maybe &^= Set(p)

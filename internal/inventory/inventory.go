@@ -160,7 +160,7 @@ type Inventory struct {
 	ProjectIDs   map[string]string   // project id → number
 	Runs         []*RunResource
 	Repositories map[string]*Repository // by node key
-	Secrets      map[string]*Secret  // by node key
+	Secrets      map[string]*Secret     // by node key
 	CustomRoles  map[string]*CustomRole // by key
 	Gaps         []Gap
 	Skipped      []Skip
