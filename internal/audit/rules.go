@@ -100,7 +100,6 @@ type deployer struct {
 	member string
 	sure   bool // false: only through an undecided condition or membership
 	steps  []access.Step
-	notes  []string
 }
 
 func (ev *evaluator) run(r *inventory.RunResource) runResult {
