@@ -108,8 +108,11 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 	verdicts := map[string]Verdict{} // image → verdict
 	var uses []*imageUse
 	byRepo := map[string]*imageUse{}
-	for _, c := range r.Containers {
+	refs := make([]imageref.Ref, len(r.Containers))
+	errs := make([]error, len(r.Containers))
+	for i, c := range r.Containers {
 		ref, err := imageref.Parse(c.Image)
+		refs[i], errs[i] = ref, err
 		switch {
 		case err != nil:
 			f := base
@@ -183,18 +186,16 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 			counts[img]++
 		}
 	}
-	for _, c := range r.Containers {
+	for i, c := range r.Containers {
 		row := InventoryRow{
 			Resource: base.Resource, ResourceType: base.ResourceType, ProjectID: base.ProjectID,
 			ProjectNumber: base.ProjectNumber, Location: base.Location, Container: c.Name, Image: c.Image,
 			ServiceAccount: r.ServiceAccount, Creator: r.Creator, LastModifier: r.LastModifier,
 			Verdict: verdicts[c.Image], Findings: counts[c.Image], Folders: base.Folders, Organization: base.Organization,
 		}
-		if ref, err := imageref.Parse(c.Image); err == nil {
-			row.ImageClass = string(ref.Class)
-			if ref.Class != imageref.Public {
-				row.Repository = ref.RepositoryName()
-			}
+		if errs[i] == nil {
+			row.ImageClass = string(refs[i].Class)
+			row.Repository = refs[i].RepositoryName()
 		} else {
 			row.ImageClass = "UNPARSEABLE"
 		}
