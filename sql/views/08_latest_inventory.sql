@@ -1,0 +1,11 @@
+-- latest_inventory: the Cloud Run images of the most recent run with their
+-- verdicts.
+CREATE OR REPLACE VIEW `${dataset}.latest_inventory`
+OPTIONS (description = "runaudit: Cloud Run service/job images of the most recent run, with verdicts.")
+AS
+SELECT
+  i.*,
+  r.complete AS run_complete
+FROM `${dataset}.inventory` AS i
+JOIN `${dataset}.runs` AS r ON r.run_date = i.run_date AND r.run_id = i.run_id
+WHERE i.run_date = (SELECT MAX(run_date) FROM `${dataset}.runs`);
