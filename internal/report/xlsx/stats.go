@@ -219,7 +219,12 @@ func computeStats(fs []audit.Finding, groups []group, haveBaseline bool, base []
 		s.Principals = append(s.Principals, r)
 	})
 	slices.SortFunc(s.Principals, func(a, b principalRow) int {
-		return cmp.Or(cmp.Compare(b.Findings, a.Findings), cmp.Compare(b.Resources, a.Resources), strings.Compare(a.Principal, b.Principal))
+		return cmp.Or(
+			cmp.Compare(b.Findings, a.Findings),
+			cmp.Compare(a.Severity.Rank(), b.Severity.Rank()),
+			cmp.Compare(b.Resources, a.Resources),
+			strings.Compare(a.Principal, b.Principal),
+		)
 	})
 	if len(s.Principals) > topN {
 		s.Principals = s.Principals[:topN]

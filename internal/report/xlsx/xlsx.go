@@ -1,0 +1,167 @@
+// Package xlsx writes an audit run as the compliance workbook, report.xlsx:
+// the file a security reviewer opens first.
+//
+// Sheets, in order:
+//
+//   - Summary: organization, scope, run time and completeness with its gaps,
+//     findings by kind and severity with a chart, new and resolved findings
+//     since a baseline, and the top projects and principals.
+//   - Findings: one row per finding, most severe first, as an Excel table
+//     with filters, a frozen header, severity colours and Cloud Console links.
+//     Past Excel's row limit it continues on "Findings (2)", "Findings (3)", ….
+//   - Remediation: the actionable findings grouped by principal and
+//     repository, with the one gcloud command that fixes each group.
+//   - Inventory: every container image of every Cloud Run service and job,
+//     with its repository and verdict.
+//   - Coverage: the asset types and projects read, and what was not.
+//   - Resolved: findings of the baseline that this run no longer reports
+//     (only when a baseline is given).
+//
+// Large sheets are written with excelize's StreamWriter, which spills rows
+// to a temporary file, so memory grows with the number of findings only by
+// a few index slices; docs/workbook.md gives the measured figures.
+//
+// Text from the cloud is written as typed string cells and is never parsed
+// as a formula. The only formulas are the HYPERLINK formulas of Console
+// links, built from names restricted to the characters Google Cloud allows.
+// Links are formulas rather than cell hyperlinks because Excel holds at most
+// 66,530 hyperlinks per worksheet; a HYPERLINK formula has no such limit.
+package xlsx
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/xuri/excelize/v2"
+)
+
+// Options tunes the workbook beyond what the run's Result holds.
+type Options struct {
+	// Baseline holds the findings of an earlier run (its findings.jsonl).
+	// It is used only when HaveBaseline is true, so that an empty baseline
+	// (every finding new) differs from none (no comparison made).
+	Baseline     []audit.Finding
+	HaveBaseline bool
+	// BaselineName describes the baseline on the Summary sheet, e.g. its
+	// path.
+	BaselineName string
+	// AssetTypes lists the asset types the scan reads, for the Coverage
+	// sheet. A gap naming an asset type marks it as not completely read.
+	AssetTypes []string
+	// TopN bounds the Summary's lists of top projects and principals;
+	// zero means 10.
+	TopN int
+}
+
+// Write writes r as an XLSX workbook to path. The file is written under a
+// temporary name in the same directory and renamed into place, so a failed
+// run never leaves a truncated workbook where the last good one was.
+func Write(path string, r audit.Result, opts Options) error {
+	return write(path, r, opts, excelize.TotalRows)
+}
+
+// write is Write with the rows per sheet (header included) as a parameter,
+// so that tests can exercise the split without a million rows.
+func write(path string, r audit.Result, opts Options, maxRows int) (err error) {
+	if maxRows < 2 {
+		return fmt.Errorf("writing %s: at most %d rows per sheet leaves no room for data", path, maxRows)
+	}
+	if opts.TopN <= 0 {
+		opts.TopN = 10
+	}
+	f := excelize.NewFile()
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("writing %s: %w", path, cerr)
+		}
+	}()
+	w, err := newWriter(f, r, opts, maxRows)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := w.build(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename this is a no-op
+	if _, err := f.WriteTo(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// writer holds the state of one workbook being built.
+type writer struct {
+	f       *excelize.File
+	st      *styles
+	r       audit.Result
+	opts    Options
+	maxRows int
+
+	order  []int32 // findings in sheet order
+	groups []group
+	diff   baselineDiff
+	stats  stats
+
+	findingSheets []string // names of the Findings sheets written
+}
+
+func newWriter(f *excelize.File, r audit.Result, opts Options, maxRows int) (*writer, error) {
+	st, err := newStyles(f)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{f: f, st: st, r: r, opts: opts, maxRows: maxRows}
+	w.order = order(r.Findings)
+	w.groups = groupFindings(r.Findings)
+	if opts.HaveBaseline {
+		w.diff = diffBaseline(r.Findings, opts.Baseline)
+	}
+	w.stats = computeStats(r.Findings, w.groups, opts.HaveBaseline, opts.Baseline, w.diff, opts.TopN)
+	return w, nil
+}
+
+// build writes every sheet. The Summary sheet is the file's first sheet
+// from the start but is filled in last, when the other sheets' names are
+// known.
+func (w *writer) build() error {
+	if err := w.f.SetSheetName("Sheet1", summarySheet); err != nil {
+		return err
+	}
+	steps := []struct {
+		what string
+		fn   func() error
+	}{
+		{"findings", w.findings},
+		{"remediation", w.remediation},
+		{"inventory", w.inventory},
+		{"coverage", w.coverage},
+		{"resolved findings", w.resolved},
+		{"summary", w.summary},
+	}
+	for _, s := range steps {
+		if err := s.fn(); err != nil {
+			return fmt.Errorf("%s sheet: %w", s.what, err)
+		}
+	}
+	w.f.SetActiveSheet(0)
+	return w.f.SetDocProps(&excelize.DocProperties{
+		Title:       "Cloud Run image access audit",
+		Subject:     "Organization " + w.r.Summary.Organization,
+		Creator:     "runaudit " + w.r.Summary.Version,
+		Description: "Run " + w.r.Summary.RunID,
+	})
+}
