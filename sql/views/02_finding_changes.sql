@@ -20,21 +20,26 @@ WITH sightings AS (
 streaks AS (
   SELECT
     s.*,
+    s.run_date AS observed_on,
     LAG(s.run_date) OVER (PARTITION BY s.finding_id ORDER BY s.run_date) AS previous_seen,
     LEAD(s.run_date) OVER (PARTITION BY s.finding_id ORDER BY s.run_date) AS next_seen
   FROM sightings AS s
 ),
 events AS (
-  SELECT s.run_date AS change_date, 'NEW' AS change, s.*
-  FROM streaks AS s
-  LEFT JOIN `${dataset}.run_sequence` AS prev ON prev.run_date = s.previous_seen
-  WHERE s.previous_seen IS NULL OR prev.next_complete_run_date < s.run_date
-  UNION ALL
-  SELECT cur.next_complete_run_date AS change_date, 'RESOLVED' AS change, s.*
+  -- Each sighting can start a streak (NEW on its own run) and end one
+  -- (RESOLVED on the next complete run without it).
+  SELECT
+    IF(change = 'NEW', s.run_date, cur.next_complete_run_date) AS change_date,
+    change,
+    s.*
   FROM streaks AS s
   JOIN `${dataset}.run_sequence` AS cur ON cur.run_date = s.run_date
-  WHERE cur.next_complete_run_date IS NOT NULL
-    AND (s.next_seen IS NULL OR s.next_seen > cur.next_complete_run_date)
+  LEFT JOIN `${dataset}.run_sequence` AS prev ON prev.run_date = s.previous_seen
+  CROSS JOIN UNNEST(['NEW', 'RESOLVED']) AS change
+  WHERE
+    (change = 'NEW' AND (s.previous_seen IS NULL OR prev.next_complete_run_date < s.run_date))
+    OR (change = 'RESOLVED' AND cur.next_complete_run_date IS NOT NULL
+      AND (s.next_seen IS NULL OR s.next_seen > cur.next_complete_run_date))
 )
 SELECT
   e.change_date AS run_date,
@@ -58,5 +63,5 @@ SELECT
   e.remediation,
   e.folders,
   e.organization,
-  e.run_date AS observed_on
+  e.observed_on
 FROM events AS e;

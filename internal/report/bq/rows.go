@@ -1,0 +1,345 @@
+package bq
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/runaudit/runaudit/internal/audit"
+)
+
+// The dataset's tables, in the order the sink stages and commits them.
+const (
+	tableRuns      = "runs"
+	tableFindings  = "findings"
+	tableInventory = "inventory"
+	tableCoverage  = "coverage"
+)
+
+var tableOrder = []string{tableRuns, tableFindings, tableInventory, tableCoverage}
+
+// batch is one run encoded for loading: newline-delimited JSON per table,
+// with the number of rows in each.
+type batch struct {
+	runID   string
+	runDate string // YYYY-MM-DD, UTC
+	data    map[string][]byte
+	rows    map[string]int
+}
+
+// Row types mirror sql/tables/*.sql column for column; the JSON keys are the
+// column names (a test checks them against the tables the DDL creates).
+
+type runRow struct {
+	RunID              string          `json:"run_id"`
+	RunDate            string          `json:"run_date"`
+	Version            string          `json:"version"`
+	Organization       string          `json:"organization"`
+	Scope              string          `json:"scope"`
+	Source             string          `json:"source"`
+	StartedAt          *string         `json:"started_at"`
+	FinishedAt         *string         `json:"finished_at"`
+	EvaluatedAt        *string         `json:"evaluated_at"`
+	Complete           bool            `json:"complete"`
+	Gaps               []gapRow        `json:"gaps"`
+	SkippedTotal       int             `json:"skipped_total"`
+	Skipped            []skipRow       `json:"skipped"`
+	Findings           int             `json:"findings"`
+	ActionableFindings int             `json:"actionable_findings"`
+	ByKind             []kindCount     `json:"by_kind"`
+	BySeverity         []severityCount `json:"by_severity"`
+	ByProject          []projectCount  `json:"by_project"`
+	Inventory          []categoryCount `json:"inventory"`
+	LoadedAt           *string         `json:"loaded_at"`
+}
+
+type gapRow struct {
+	Scope     string `json:"scope"`
+	AssetType string `json:"asset_type"`
+	Reason    string `json:"reason"`
+}
+
+type skipRow struct {
+	Input  string `json:"input"`
+	Reason string `json:"reason"`
+}
+
+type kindCount struct {
+	Kind     string `json:"kind"`
+	Findings int    `json:"findings"`
+}
+
+type severityCount struct {
+	Severity string `json:"severity"`
+	Findings int    `json:"findings"`
+}
+
+type projectCount struct {
+	ProjectID string `json:"project_id"`
+	Findings  int    `json:"findings"`
+}
+
+type categoryCount struct {
+	Category string `json:"category"`
+	Items    int    `json:"items"`
+}
+
+type findingRow struct {
+	RunID         string   `json:"run_id"`
+	RunDate       string   `json:"run_date"`
+	FindingID     string   `json:"finding_id"`
+	Kind          string   `json:"kind"`
+	Severity      string   `json:"severity"`
+	Actionable    bool     `json:"actionable"`
+	Resource      string   `json:"resource"`
+	ResourceType  string   `json:"resource_type"`
+	ProjectID     string   `json:"project_id"`
+	ProjectNumber string   `json:"project_number"`
+	Location      string   `json:"location"`
+	Principal     string   `json:"principal"`
+	Image         string   `json:"image"`
+	Repository    string   `json:"repository"`
+	LastDeployer  bool     `json:"last_deployer"`
+	Permission    string   `json:"permission"`
+	Secret        string   `json:"secret"`
+	Reason        string   `json:"reason"`
+	Remediation   string   `json:"remediation"`
+	Folders       []string `json:"folders"`
+	Organization  string   `json:"organization"`
+	Confirmation  string   `json:"confirmation"`
+}
+
+type inventoryRow struct {
+	RunID          string   `json:"run_id"`
+	RunDate        string   `json:"run_date"`
+	Resource       string   `json:"resource"`
+	ResourceType   string   `json:"resource_type"`
+	ProjectID      string   `json:"project_id"`
+	ProjectNumber  string   `json:"project_number"`
+	Location       string   `json:"location"`
+	Container      string   `json:"container"`
+	Image          string   `json:"image"`
+	ImageClass     string   `json:"image_class"`
+	Repository     string   `json:"repository"`
+	ServiceAccount string   `json:"service_account"`
+	Creator        string   `json:"creator"`
+	LastModifier   string   `json:"last_modifier"`
+	Verdict        string   `json:"verdict"`
+	Findings       int      `json:"findings"`
+	Folders        []string `json:"folders"`
+	Organization   string   `json:"organization"`
+}
+
+type coverageRow struct {
+	RunID         string   `json:"run_id"`
+	RunDate       string   `json:"run_date"`
+	ProjectID     string   `json:"project_id"`
+	ProjectNumber string   `json:"project_number"`
+	Folders       []string `json:"folders"`
+	Services      int      `json:"services"`
+	Jobs          int      `json:"jobs"`
+	Repositories  int      `json:"repositories"`
+	Secrets       int      `json:"secrets"`
+	IAMPolicies   int      `json:"iam_policies"`
+	Complete      bool     `json:"complete"`
+	Gaps          []string `json:"gaps"`
+}
+
+// RunDate is the day a run belongs to: the UTC date it started. A day holds
+// one run; writing another run of the same day replaces it.
+func RunDate(s audit.Summary) string {
+	return s.StartedAt.UTC().Format(time.DateOnly)
+}
+
+// encode turns a result into one NDJSON payload per table. It is pure: the
+// load time is passed in.
+func encode(res audit.Result, loadedAt time.Time) (*batch, error) {
+	s := res.Summary
+	if s.RunID == "" {
+		return nil, errors.New("run has no run_id")
+	}
+	if s.StartedAt.IsZero() {
+		return nil, fmt.Errorf("run %s has no started_at: its run_date is unknown", s.RunID)
+	}
+	b := &batch{runID: s.RunID, runDate: RunDate(s), data: map[string][]byte{}, rows: map[string]int{}}
+
+	actionable := 0
+	for _, f := range res.Findings {
+		if f.Kind.Actionable() {
+			actionable++
+		}
+	}
+	run := runRow{
+		RunID:        s.RunID,
+		RunDate:      b.runDate,
+		Version:      s.Version,
+		Organization: s.Organization,
+		Scope:        s.Scope,
+		Source:       s.Source,
+		StartedAt:    timestamp(s.StartedAt),
+		FinishedAt:   timestamp(s.FinishedAt),
+		EvaluatedAt:  timestamp(s.EvaluatedAt),
+		// A run with gaps is never presented as complete, whatever it says.
+		Complete:           s.Complete && len(s.Gaps) == 0,
+		Gaps:               []gapRow{},
+		SkippedTotal:       s.SkippedTotal,
+		Skipped:            []skipRow{},
+		Findings:           len(res.Findings),
+		ActionableFindings: actionable,
+		ByKind:             []kindCount{},
+		BySeverity:         []severityCount{},
+		ByProject:          []projectCount{},
+		Inventory:          []categoryCount{},
+		LoadedAt:           timestamp(loadedAt),
+	}
+	for _, g := range s.Gaps {
+		run.Gaps = append(run.Gaps, gapRow(g))
+	}
+	for _, k := range s.Skipped {
+		run.Skipped = append(run.Skipped, skipRow{Input: k.Where, Reason: k.Reason})
+	}
+	for _, k := range sortedKeys(s.ByKind) {
+		run.ByKind = append(run.ByKind, kindCount{k, s.ByKind[k]})
+	}
+	for _, k := range sortedKeys(s.BySeverity) {
+		run.BySeverity = append(run.BySeverity, severityCount{k, s.BySeverity[k]})
+	}
+	for _, k := range sortedKeys(s.ByProject) {
+		run.ByProject = append(run.ByProject, projectCount{k, s.ByProject[k]})
+	}
+	for _, k := range sortedKeys(s.Inventory) {
+		run.Inventory = append(run.Inventory, categoryCount{k, s.Inventory[k]})
+	}
+	if err := b.add(tableRuns, run); err != nil {
+		return nil, err
+	}
+
+	for i, f := range res.Findings {
+		if f.FindingID == "" || f.Kind == "" || f.Severity == "" {
+			return nil, fmt.Errorf("finding %d (%s %s): finding_id, kind and severity are required", i, f.Kind, f.Resource)
+		}
+		err := b.add(tableFindings, findingRow{
+			RunID:         s.RunID,
+			RunDate:       b.runDate,
+			FindingID:     f.FindingID,
+			Kind:          string(f.Kind),
+			Severity:      string(f.Severity),
+			Actionable:    f.Kind.Actionable(),
+			Resource:      f.Resource,
+			ResourceType:  f.ResourceType,
+			ProjectID:     f.ProjectID,
+			ProjectNumber: f.ProjectNumber,
+			Location:      f.Location,
+			Principal:     f.Principal,
+			Image:         f.Image,
+			Repository:    f.Repository,
+			LastDeployer:  f.LastDeployer,
+			Permission:    f.Permission,
+			Secret:        f.Secret,
+			Reason:        f.Reason,
+			Remediation:   f.Remediation,
+			Folders:       nonNil(f.Folders),
+			Organization:  f.Organization,
+			Confirmation:  f.Confirmation,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	for i, r := range res.Inventory {
+		if r.Resource == "" || r.Verdict == "" {
+			return nil, fmt.Errorf("inventory row %d (%s): resource and verdict are required", i, r.Image)
+		}
+		err := b.add(tableInventory, inventoryRow{
+			RunID:          s.RunID,
+			RunDate:        b.runDate,
+			Resource:       r.Resource,
+			ResourceType:   r.ResourceType,
+			ProjectID:      r.ProjectID,
+			ProjectNumber:  r.ProjectNumber,
+			Location:       r.Location,
+			Container:      r.Container,
+			Image:          r.Image,
+			ImageClass:     r.ImageClass,
+			Repository:     r.Repository,
+			ServiceAccount: r.ServiceAccount,
+			Creator:        r.Creator,
+			LastModifier:   r.LastModifier,
+			Verdict:        string(r.Verdict),
+			Findings:       r.Findings,
+			Folders:        nonNil(r.Folders),
+			Organization:   r.Organization,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	for i, c := range res.Coverage {
+		if c.ProjectID == "" {
+			return nil, fmt.Errorf("coverage row %d (project number %s): project_id is required", i, c.ProjectNumber)
+		}
+		err := b.add(tableCoverage, coverageRow{
+			RunID:         s.RunID,
+			RunDate:       b.runDate,
+			ProjectID:     c.ProjectID,
+			ProjectNumber: c.ProjectNumber,
+			Folders:       nonNil(c.Folders),
+			Services:      c.Services,
+			Jobs:          c.Jobs,
+			Repositories:  c.Repositories,
+			Secrets:       c.Secrets,
+			IAMPolicies:   c.IAMPolicies,
+			Complete:      len(c.Gaps) == 0,
+			Gaps:          nonNil(c.Gaps),
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func (b *batch) add(table string, row any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(row); err != nil {
+		return fmt.Errorf("encoding %s row %d of run %s: %w", table, b.rows[table], b.runID, err)
+	}
+	b.data[table] = append(b.data[table], buf.Bytes()...)
+	b.rows[table]++
+	return nil
+}
+
+// timestamp formats t the way BigQuery loads TIMESTAMP values from JSON; the
+// zero time is NULL.
+func timestamp(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format("2006-01-02 15:04:05.000000") + " UTC"
+	return &s
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// nonNil keeps empty lists as [] rather than null, which a REPEATED column
+// would reject.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
