@@ -54,12 +54,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := newLogger(cfg.LogFormat, stderr)
 	res, err := runAudit(ctx, cfg, log, stderr)
+	code := exitOK
 	if err != nil {
 		log.Error("audit failed", "err", err)
-		return exitFailed
+		code = exitFailed
+	} else if !res.Summary.Complete {
+		code = exitPartial
 	}
-	if !res.Summary.Complete {
-		return exitPartial
-	}
-	return exitOK
+	logFinished(log, res, code)
+	return code
 }
