@@ -90,6 +90,11 @@ func write(path string, r audit.Result, opts Options, maxRows int) (err error) {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename this is a no-op
+	// CreateTemp makes the file private; the workbook is an ordinary output.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	if _, err := f.WriteTo(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("writing %s: %w", path, err)

@@ -708,3 +708,17 @@ func TestOnlyLinkFormulasInXML(t *testing.T) {
 		t.Error("no link formulas found: the check is blind")
 	}
 }
+
+func TestWriteFileMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "report.xlsx")
+	if err := Write(path, audit.Result{}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o644 {
+		t.Errorf("mode = %v, want -rw-r--r--", st.Mode().Perm())
+	}
+}
