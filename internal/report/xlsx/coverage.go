@@ -67,12 +67,13 @@ func (w *writer) coverage() error {
 		row++
 		return err
 	}
-	// header writes a header row; columns D to H hold counts.
+	// header writes a header row, right-aligned over the counts.
+	counts := []string{"Gaps", "Services", "Jobs", "Repositories", "Secrets", "IAM policies"}
 	header := func(names ...string) error {
 		cells := make([]any, len(names))
 		for i, n := range names {
 			st := w.st.header
-			if i >= 3 && i <= 7 || n == "Gaps" {
+			if slices.Contains(counts, n) {
 				st = w.st.headerR
 			}
 			cells[i] = excelize.Cell{StyleID: st, Value: n}
@@ -111,13 +112,14 @@ func (w *writer) coverage() error {
 	}
 	steps = append(steps,
 		func() error { return section("What was not read") },
-		func() error { return header("Scope", "Asset type", "Reason") },
+		// The asset type runs on into the empty column C.
+		func() error { return header("Scope", "Asset type", "", "Reason") },
 	)
 	if len(sum.Gaps) == 0 {
 		steps = append(steps, func() error { return put("Nothing: every scope was read completely.") })
 	}
 	for _, g := range sum.Gaps {
-		steps = append(steps, func() error { return put(text(g.Scope), text(g.AssetType), text(g.Reason)) })
+		steps = append(steps, func() error { return put(text(g.Scope), text(g.AssetType), nil, text(g.Reason)) })
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {
