@@ -47,8 +47,12 @@ type Step struct {
 	// Via says how the member matched the principal asked about: "" for the
 	// principal itself, else e.g. "allUsers", "domain", "group membership".
 	Via string
-	// Note says why a step is undecided (condition, group, unknown role).
+	// Note says why a step is undecided (condition, group, unknown role),
+	// or how a decider decided it (a condition held, a membership was found).
 	Note string
+	// Deny is true for a deny rule (or deny policies that could not be
+	// read) rather than a grant.
+	Deny bool
 }
 
 // Answer is the engine's verdict on one (member, permission, resource)
@@ -61,6 +65,9 @@ type Answer struct {
 	Unknown []Step
 	// Denied is the deny rule that takes the permission away, if any.
 	Denied *Step
+	// Refused are the paths that would grant but do not: their condition is
+	// false, or the principal is not a member of the bound group.
+	Refused []Step
 }
 
 // maxSteps bounds the evidence kept per answer; the verdict uses all.
@@ -88,6 +95,13 @@ type Options struct {
 	Conditions Conditions
 	Groups     Groups
 	Denials    Denials
+}
+
+// InventoryUser is implemented by deciders that need the inventory itself,
+// e.g. to name resources with project ids as IAM conditions see them. New
+// calls UseInventory once, before any question is asked.
+type InventoryUser interface {
+	UseInventory(inv *inventory.Inventory)
 }
 
 type unknownConditions struct{}
@@ -138,6 +152,11 @@ func New(inv *inventory.Inventory, roles *RoleTable, opts Options) *Engine {
 	}
 	if opts.Groups == nil {
 		opts.Groups = unknownGroups{}
+	}
+	for _, d := range []any{opts.Conditions, opts.Groups, opts.Denials} {
+		if u, ok := d.(InventoryUser); ok {
+			u.UseInventory(inv)
+		}
 	}
 	e := &Engine{inv: inv, opts: opts, index: map[*inventory.Node][]boundRole{}, cache: map[checkKey]*Answer{}}
 	resolved := map[string]boundRole{}
@@ -210,16 +229,30 @@ func (e *Engine) Check(member string, p Perm, target *inventory.Node) Answer {
 }
 
 func (e *Engine) check(member string, p Perm, target *inventory.Node) Answer {
-	var ans Answer
-	if e.opts.Denials != nil {
-		if d, step := e.opts.Denials.Denied(member, p, target); d == Yes {
-			ans.Denied = &step
-			return ans
-		} else if d == Unknown {
-			step.Note = "a deny rule may apply: " + step.Note
-			ans.Unknown = append(ans.Unknown, step)
-		}
+	ans := e.allow(member, p, target)
+	if e.opts.Denials == nil {
+		return ans
 	}
+	// IAM evaluates deny policies before allow policies: a sure deny wins
+	// over any grant; an undecided one leaves a grant undecided but cannot
+	// create access where nothing grants it.
+	d, step := e.opts.Denials.Denied(member, p, target)
+	step.Deny = true
+	switch {
+	case d == Yes:
+		return Answer{Result: No, Denied: &step, Refused: ans.Refused}
+	case d == Unknown && ans.Result != No:
+		step.Note = "a deny rule may apply: " + step.Note
+		ans.Result = Unknown
+		ans.Unknown = append(append(ans.Unknown, ans.Grants...), step)
+		ans.Grants = nil
+	}
+	return ans
+}
+
+// allow evaluates the allow policies on target and its ancestors.
+func (e *Engine) allow(member string, p Perm, target *inventory.Node) Answer {
+	var ans Answer
 	for n := target; n != nil; n = n.Parent {
 		for _, br := range e.index[n] {
 			if !br.unknown && !br.perms.Has(p) {
@@ -228,15 +261,16 @@ func (e *Engine) check(member string, p Perm, target *inventory.Node) Answer {
 			for _, m := range br.b.Members {
 				match, via, note := e.matches(m, member)
 				if match == No {
+					if via != "" && len(ans.Refused) < maxSteps {
+						ans.Refused = append(ans.Refused, Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: note})
+					}
 					continue
 				}
 				res := match
-				if br.b.Condition != nil && res != No {
+				if br.b.Condition != nil {
 					c, cnote := e.opts.Conditions.Evaluate(br.b.Condition, target)
 					res = and(res, c)
-					if c != Yes {
-						note = joinNote(note, cnote)
-					}
+					note = joinNote(note, cnote)
 				}
 				if br.unknown && res != No {
 					res = Unknown
@@ -252,6 +286,10 @@ func (e *Engine) check(member string, p Perm, target *inventory.Node) Answer {
 				case Unknown:
 					if len(ans.Unknown) < maxSteps {
 						ans.Unknown = append(ans.Unknown, step)
+					}
+				default:
+					if len(ans.Refused) < maxSteps {
+						ans.Refused = append(ans.Refused, step)
 					}
 				}
 			}
@@ -412,10 +450,23 @@ func (e *Engine) Holders(perms PermSet, target *inventory.Node) []Holder {
 		h.Maybe &^= h.Perms
 		if e.opts.Denials != nil {
 			for _, p := range Perms() {
-				if (h.Perms | h.Maybe).Has(p) {
-					if d, _ := e.opts.Denials.Denied(h.Member, p, target); d == Yes {
+				if !(h.Perms | h.Maybe).Has(p) {
+					continue
+				}
+				switch d, step := e.opts.Denials.Denied(h.Member, p, target); d {
+				case Yes:
+					h.Perms &^= Set(p)
+					h.Maybe &^= Set(p)
+				case Unknown:
+					// An undecided deny makes a sure grant undecided.
+					if h.Perms.Has(p) {
 						h.Perms &^= Set(p)
-						h.Maybe &^= Set(p)
+						h.Maybe |= Set(p)
+					}
+					step.Deny = true
+					step.Note = "a deny rule may apply: " + step.Note
+					if !hasStep(h.Steps, step) {
+						h.Steps = append(h.Steps, step)
 					}
 				}
 			}
@@ -425,4 +476,13 @@ func (e *Engine) Holders(perms PermSet, target *inventory.Node) []Holder {
 		}
 	}
 	return kept
+}
+
+func hasStep(ss []Step, s Step) bool {
+	for _, o := range ss {
+		if o.Member == s.Member && o.Role == s.Role && o.Node == s.Node && o.Deny == s.Deny {
+			return true
+		}
+	}
+	return false
 }
