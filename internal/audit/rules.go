@@ -25,6 +25,11 @@ const (
 // project but not in the inventory.
 const SecretNotFound Kind = "REMOTE_REPO_SECRET_NOT_FOUND"
 
+// DenyNotEvaluable: access depends on an IAM deny rule the audit cannot
+// decide (its condition, a group in it, or deny policies that could not be
+// read); it is not counted as a grant.
+const DenyNotEvaluable Kind = "DENY_POLICY_NOT_EVALUABLE"
+
 // Options configure Evaluate.
 type Options struct {
 	// Concurrency bounds the resources evaluated at once; 0 means GOMAXPROCS.
@@ -349,7 +354,13 @@ func (ev *evaluator) deployerCheck(base Finding, r *inventory.RunResource, d dep
 
 // undecidedKind names the informational kind of an undecided answer.
 func undecidedKind(ans access.Answer, d deployer) Kind {
-	for _, s := range append(ans.Unknown, d.steps...) {
+	steps := append(append([]access.Step{}, ans.Unknown...), d.steps...)
+	for _, s := range steps {
+		if s.Deny {
+			return DenyNotEvaluable
+		}
+	}
+	for _, s := range steps {
 		if s.Via == "group membership" {
 			return MembershipNotResolvable
 		}
@@ -369,6 +380,9 @@ func (ev *evaluator) denialOrNone(b *strings.Builder, ans access.Answer, target 
 		levels = append(levels, n.Kind.String()+" "+ev.short(n))
 	}
 	fmt.Fprintf(b, " (no binding on %s grants it", strings.Join(levels, ", "))
+	if len(ans.Refused) > 0 {
+		fmt.Fprintf(b, "; not applying: %s", ev.steps(ans.Refused))
+	}
 	if len(ans.Unknown) > 0 {
 		fmt.Fprintf(b, "; undecided: %s", ev.steps(ans.Unknown))
 	}
@@ -514,7 +528,12 @@ func (ev *evaluator) steps(ss []access.Step) string {
 func (ev *evaluator) step(s access.Step) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s on %s %s", s.Role, s.Node.Kind, ev.short(s.Node))
-	if s.Via != "" {
+	switch {
+	case s.Deny && s.Member != "" && s.Via != "":
+		fmt.Fprintf(&b, " denying %s (%s)", s.Member, s.Via)
+	case s.Deny && s.Member != "":
+		fmt.Fprintf(&b, " denying %s", s.Member)
+	case s.Via != "":
 		fmt.Fprintf(&b, " bound to %s (%s)", s.Member, s.Via)
 	}
 	if s.Condition != nil {
