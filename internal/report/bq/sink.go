@@ -158,16 +158,69 @@ func (s *Sink) setUp(ctx context.Context, location string) error {
 		return err
 	}
 	token := s.token()
-	for _, f := range append(tables, views...) {
-		sql := sqlfiles.Render(f.SQL, s.project, s.dataset)
-		if s.emulator {
-			sql = emulatorDDL(sql)
+	for _, f := range tables {
+		// CREATE TABLE IF NOT EXISTS alone would do on BigQuery, but the
+		// emulator fails it on an existing table; asking first also saves
+		// a job per table and run.
+		_, err := s.client.Dataset(s.dataset).Table(f.Name).Metadata(ctx)
+		if err == nil {
+			continue
 		}
-		id := jobID("ddl", token, f.Name)
-		if _, err := s.runQuery(ctx, id, sql); err != nil {
-			return fmt.Errorf("applying sql/%s to %s: %w", f.Path, s.Dataset(), err)
+		if !isStatus(err, http.StatusNotFound) {
+			return fmt.Errorf("reading table %s.%s: %w", s.Dataset(), f.Name, err)
+		}
+		if err := s.applyDDL(ctx, token, f); err != nil {
+			return err
 		}
 	}
+	if err := s.readColumns(ctx); err != nil {
+		return err
+	}
+	for _, f := range views {
+		if s.emulator {
+			if err := s.dropViewForEmulator(ctx, token, f.Name); err != nil {
+				return err
+			}
+		}
+		if err := s.applyDDL(ctx, token, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropViewForEmulator drops an existing view before it is created again:
+// the emulator ignores OR REPLACE (and IF EXISTS), and cannot delete a view
+// through the tables API.
+func (s *Sink) dropViewForEmulator(ctx context.Context, token, name string) error {
+	_, err := s.client.Dataset(s.dataset).Table(name).Metadata(ctx)
+	if isStatus(err, http.StatusNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading view %s.%s: %w", s.Dataset(), name, err)
+	}
+	sql := "DROP VIEW " + ref(s.project, s.dataset, name)
+	if _, err := s.runQuery(ctx, jobID("predrop", token, name), sql); err != nil {
+		return fmt.Errorf("dropping view %s.%s to replace it: %w", s.Dataset(), name, err)
+	}
+	return nil
+}
+
+func (s *Sink) applyDDL(ctx context.Context, token string, f sqlfiles.File) error {
+	sql := sqlfiles.Render(f.SQL, s.project, s.dataset)
+	if s.emulator {
+		sql = emulatorDDL(sql)
+	}
+	if _, err := s.runQuery(ctx, jobID("ddl", token, f.Name), sql); err != nil {
+		return fmt.Errorf("applying sql/%s to %s: %w", f.Path, s.Dataset(), err)
+	}
+	return nil
+}
+
+// readColumns reads each table's columns and checks that the sink's rows
+// fit them.
+func (s *Sink) readColumns(ctx context.Context) error {
 	s.columns = map[string][]string{}
 	s.schemas = map[string]bigquery.Schema{}
 	for _, t := range tableOrder {
