@@ -22,6 +22,7 @@ type Builder struct {
 	runs    map[string]int // node key → index in inv.Runs
 	orgs    map[string]bool
 	dupes   map[string]bool
+	seen    map[string]bool // keys of resources counted
 }
 
 type pendingAsset struct {
@@ -43,6 +44,7 @@ func NewBuilder() *Builder {
 		},
 		orgs:  map[string]bool{},
 		dupes: map[string]bool{},
+		seen:  map[string]bool{},
 		runs:  map[string]int{},
 	}
 }
@@ -75,7 +77,7 @@ func (b *Builder) Add(a *assetpb.Asset, where string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.inv.Counts["assets_read"]++
-	if err := b.add(a, true); err != nil {
+	if err := b.add(a, where, true); err != nil {
 		b.skip(where, err.Error())
 	}
 }
@@ -84,7 +86,7 @@ func (b *Builder) Add(a *assetpb.Asset, where string) {
 // yet; the asset is retried when the inventory is finished.
 var errPending = fmt.Errorf("project id not known yet")
 
-func (b *Builder) add(a *assetpb.Asset, deferable bool) error {
+func (b *Builder) add(a *assetpb.Asset, where string, deferable bool) error {
 	switch a.GetAssetType() {
 	case TypeOrganization, TypeFolder, TypeProject, TypeService, TypeJob, TypeRepository, TypeSecret, TypeRole:
 	default:
@@ -98,7 +100,7 @@ func (b *Builder) add(a *assetpb.Asset, deferable bool) error {
 	key, err := b.key(a)
 	if err == errPending {
 		if deferable {
-			b.pending = append(b.pending, pendingAsset{asset: a, where: a.GetName()})
+			b.pending = append(b.pending, pendingAsset{asset: a, where: where})
 			return nil
 		}
 		return fmt.Errorf("%s: project id is not in the inventory (no Project asset) and the asset has no ancestors", a.GetName())
@@ -113,8 +115,15 @@ func (b *Builder) add(a *assetpb.Asset, deferable bool) error {
 		return nil // custom roles carry no IAM policy of their own
 	}
 	n := b.node(key, kindOf(a.GetAssetType()))
-	if len(a.GetAncestors()) > 0 && n.Kind != KindOrganization && n.Kind != KindFolder && n.Kind != KindProject {
-		n.parentKey = a.GetAncestors()[0]
+	if n.Kind != KindOrganization && n.Kind != KindFolder && n.Kind != KindProject {
+		if anc := a.GetAncestors(); len(anc) > 0 {
+			n.parentKey = anc[0]
+		} else if n.parentKey == "" {
+			// Without ancestors the key still names the project that
+			// holds the resource, and grants on the project reach it.
+			n.parentKey = "projects/" + projectOf(key)
+			b.node(n.parentKey, KindProject)
+		}
 	}
 	if r := a.GetResource(); r != nil {
 		if err := b.resource(a, n, r.GetData(), r.GetLocation()); err != nil {
@@ -122,9 +131,15 @@ func (b *Builder) add(a *assetpb.Asset, deferable bool) error {
 		}
 	}
 	if p := a.GetIamPolicy(); p != nil {
-		if n.HasPolicy && !b.dupes[key] {
-			b.dupes[key] = true
-			b.inv.Counts["duplicate_policies"]++
+		if n.HasPolicy {
+			// The same policy read twice (overlapping exports): the later
+			// wins, and the counts describe the inventory.
+			if !b.dupes[key] {
+				b.dupes[key] = true
+				b.inv.Counts["duplicate_policies"]++
+			}
+			b.inv.Counts["iam_policies"]--
+			b.inv.Counts["bindings"] -= len(n.Bindings)
 		}
 		n.HasPolicy = true
 		n.Bindings = n.Bindings[:0]
@@ -260,9 +275,9 @@ func (b *Builder) resource(a *assetpb.Asset, n *Node, data *structpb.Struct, loc
 	switch n.Kind {
 	case KindOrganization:
 		b.orgs[strings.TrimPrefix(n.Key, "organizations/")] = true
-		b.inv.Counts["organizations"]++
+		b.count("organizations", n.Key)
 	case KindFolder:
-		b.inv.Counts["folders"]++
+		b.count("folders", n.Key)
 	case KindProject:
 		id := str(d, "projectId")
 		if num == "" {
@@ -306,12 +321,12 @@ func (b *Builder) resource(a *assetpb.Asset, n *Node, data *structpb.Struct, loc
 			UpstreamSecret: str(d, "remoteRepositoryConfig", "upstreamCredentials", "usernamePasswordCredentials", "passwordSecretVersion"),
 		}
 		b.project(num)
-		b.inv.Counts["repositories"]++
+		b.count("repositories", n.Key)
 	case KindSecret:
 		_, id := locationAndName(n.Key, "secrets")
 		b.inv.Secrets[n.Key] = &Secret{Node: n, ProjectNumber: num, Name: id}
 		b.project(num)
-		b.inv.Counts["secrets"]++
+		b.count("secrets", n.Key)
 	}
 	return nil
 }
@@ -335,8 +350,19 @@ func (b *Builder) role(key string, data *structpb.Struct) error {
 		return fmt.Errorf("custom role %q: not a role name", key)
 	}
 	b.inv.CustomRoles[key] = cr
-	b.inv.Counts["custom_roles"]++
+	b.count("custom_roles", key)
 	return nil
+}
+
+// count counts a resource of a category once, however often it is read;
+// repeats count as duplicate_resources.
+func (b *Builder) count(category, key string) {
+	if b.seen[key] {
+		b.inv.Counts["duplicate_resources"]++
+		return
+	}
+	b.seen[key] = true
+	b.inv.Counts[category]++
 }
 
 // projectOf returns the project number in a node key, or "".
@@ -368,7 +394,7 @@ func (b *Builder) Finish() *Inventory {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, p := range b.pending {
-		if err := b.add(p.asset, false); err != nil {
+		if err := b.add(p.asset, p.where, false); err != nil {
 			b.skip(p.where, err.Error())
 		}
 	}
