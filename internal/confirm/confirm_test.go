@@ -1,0 +1,148 @@
+package confirm
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	policytroubleshooter "cloud.google.com/go/policytroubleshooter/iam/apiv3"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/runaudit/runaudit/internal/confirm/confirmtest"
+)
+
+func dial(t *testing.T, srv *confirmtest.Server) *policytroubleshooter.PolicyTroubleshooterClient {
+	t.Helper()
+	addr := srv.Start(t)
+	c, err := policytroubleshooter.NewPolicyTroubleshooterClient(context.Background(), option.WithEndpoint(addr),
+		option.WithoutAuthentication(), option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+const (
+	svc      = "//run.googleapis.com/projects/app/locations/europe-west1/services/web"
+	job      = "//run.googleapis.com/projects/app/locations/europe-west1/jobs/batch"
+	repoName = "projects/reg/locations/europe-west1/repositories/shared"
+	repoFull = "//artifactregistry.googleapis.com/" + repoName
+	read     = "artifactregistry.repositories.downloadArtifacts"
+	agent    = "service-100@serverless-robot-prod.iam.gserviceaccount.com"
+	arAgent  = "service-200@gcp-sa-artifactregistry.iam.gserviceaccount.com"
+	secret   = "//secretmanager.googleapis.com/projects/reg/secrets/token"
+)
+
+func deployer(principal, resource string) audit.Finding {
+	typ := audit.ResourceTypeService
+	if strings.Contains(resource, "/jobs/") {
+		typ = audit.ResourceTypeJob
+	}
+	return audit.Finding{Kind: audit.DeployerCannotReadImage, Resource: resource, ResourceType: typ, Principal: principal, Repository: repoName, Permission: read, Reason: "r."}
+}
+
+func TestConfirm(t *testing.T) {
+	k := confirmtest.Key
+	srv := &confirmtest.Server{Default: confirmtest.CannotAccess, Access: map[string]confirmtest.State{
+		k("dev@x.example", svc, "run.services.update"):      confirmtest.CanAccess,
+		k("reader@x.example", repoFull, read):               confirmtest.CanAccess,
+		k("creator@x.example", svc, "run.services.create"):  confirmtest.CanAccess,
+		k("jobber@x.example", job, "run.jobs.update"):       confirmtest.CanAccess,
+		k("cond@x.example", repoFull, read):                 confirmtest.UnknownInfo,
+		k("half@x.example", svc, "run.services.update"):     confirmtest.UnknownInfo,
+		k(arAgent, secret, "secretmanager.versions.access"): confirmtest.CannotAccess,
+	}, Fail: map[string]codes.Code{
+		k("denied@x.example", repoFull, read): codes.PermissionDenied,
+	}}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	tr := New(dial(t, srv), Options{PerMinute: 60000, At: at})
+	findings := []audit.Finding{
+		deployer("user:dev@x.example", svc),              // 0: cannot read, can update
+		deployer("user:reader@x.example", svc),           // 1: can read after all
+		deployer("user:nobody@x.example", svc),           // 2: cannot read, cannot deploy
+		deployer("user:creator@x.example", svc),          // 3: can only create
+		deployer("serviceAccount:jobber@x.example", job), // 4: a job deployer
+		deployer("user:cond@x.example", svc),             // 5: troubleshooter cannot tell
+		deployer("user:half@x.example", svc),             // 6: deploy permission unknown
+		deployer("user:denied@x.example", svc),           // 7: the call fails
+		deployer("group:devs@x.example", svc),            // 8: groups are not checked
+		deployer("principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/*", svc),                               // 9
+		{Kind: audit.ServiceAgentCannotReadImage, Resource: svc, Principal: "serviceAccount:" + agent, Repository: repoName, Permission: read}, // 10
+		{Kind: audit.RemoteRepoSecretInaccessible, Principal: "serviceAccount:" + arAgent, Repository: repoName, Permission: "secretmanager.versions.access", // 11
+			Secret: "projects/reg/secrets/token/versions/3"},
+		{Kind: audit.ConditionNotEvaluable, Resource: svc, Principal: "user:dev@x.example", Repository: repoName, Permission: read}, // 12: informational
+		deployer("user:dev@x.example", svc), // 13: same questions as 0
+	}
+	stats := tr.Confirm(context.Background(), findings)
+	want := []struct{ verdict, why string }{
+		{Confirmed, ""},
+		{Contradicted, "reader@x.example holds " + read + " on " + repoFull},
+		{Contradicted, "nobody@x.example cannot deploy"},
+		{Confirmed, ""},
+		{Confirmed, ""},
+		{Unknown, "UNKNOWN_INFO"},
+		{Unknown, "whether half@x.example can deploy"},
+		{Unknown, "PermissionDenied: injected failure"},
+		{Unknown, "not group:devs@x.example"},
+		{Unknown, "only Google accounts and service accounts"},
+		{Confirmed, ""},
+		{Confirmed, ""},
+		{"", ""},
+		{Confirmed, ""},
+	}
+	for i, w := range want {
+		f := findings[i]
+		if f.Confirmation != w.verdict {
+			t.Errorf("finding %d (%s): confirmation %q, want %q; reason %q", i, f.Principal, f.Confirmation, w.verdict, f.Reason)
+		}
+		if w.why != "" && (!strings.Contains(f.Reason, "Policy Troubleshooter: ") || !strings.Contains(f.Reason, w.why)) {
+			t.Errorf("finding %d: reason %q lacks %q", i, f.Reason, w.why)
+		}
+		if w.verdict == Confirmed && f.Reason != "r." && f.Reason != "" {
+			t.Errorf("finding %d: a confirmed finding's reason changed to %q", i, f.Reason)
+		}
+	}
+	if stats.Checked != 13 || stats.Confirmed != 6 || stats.Contradicted != 2 || stats.Unknown != 5 {
+		t.Errorf("stats %+v", stats)
+	}
+	// Each distinct question is asked once: finding 13 repeats 0.
+	reqs := srv.Requests()
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		a := r.GetAccessTuple()
+		key := k(a.GetPrincipal(), a.GetFullResourceName(), a.GetPermission())
+		if seen[key] {
+			t.Errorf("asked twice: %s", key)
+		}
+		seen[key] = true
+		if got := r.GetAccessTuple().GetConditionContext().GetRequest().GetReceiveTime().AsTime(); !got.Equal(at) {
+			t.Errorf("request time %s, want %s", got, at)
+		}
+	}
+	if int64(len(reqs)) != stats.Calls {
+		t.Errorf("server saw %d requests, stats say %d", len(reqs), stats.Calls)
+	}
+}
+
+func TestConfirmRateLimit(t *testing.T) {
+	srv := &confirmtest.Server{Default: confirmtest.CannotAccess, Access: map[string]confirmtest.State{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	tr := New(dial(t, srv), Options{PerMinute: 1, Concurrency: 1})
+	fs := []audit.Finding{deployer("user:a@x.example", svc), deployer("user:b@x.example", svc)}
+	tr.Confirm(ctx, fs)
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d calls reached the API at one a minute, want 1", n)
+	}
+	for _, f := range fs {
+		if f.Confirmation != Unknown {
+			t.Errorf("%s: %q; rate-limited checks are unknown", f.Principal, f.Confirmation)
+		}
+	}
+}
