@@ -341,7 +341,7 @@ func (ev *evaluator) deployerCheck(base Finding, r *inventory.RunResource, d dep
 		f.Kind, f.Severity = undecidedKind(ans, d), Info
 		fmt.Fprintf(&b, "; whether it holds %s on repository %s cannot be decided", f.Permission, f.Repository)
 		if ans.Result == access.Unknown {
-			fmt.Fprintf(&b, ": it would through %s", ev.steps(ans.Unknown))
+			fmt.Fprintf(&b, ": it would through %s%s", ev.steps(ans.Unknown), ev.notApplying(ans))
 		} else {
 			ev.denialOrNone(&b, ans, u.repo.Node)
 			b.WriteString(", and its deploy permission itself is undecided")
@@ -379,14 +379,20 @@ func (ev *evaluator) denialOrNone(b *strings.Builder, ans access.Answer, target 
 	for _, n := range target.Ancestry() {
 		levels = append(levels, n.Kind.String()+" "+ev.short(n))
 	}
-	fmt.Fprintf(b, " (no binding on %s grants it", strings.Join(levels, ", "))
-	if len(ans.Refused) > 0 {
-		fmt.Fprintf(b, "; not applying: %s", ev.steps(ans.Refused))
-	}
+	fmt.Fprintf(b, " (no binding on %s grants it%s", strings.Join(levels, ", "), ev.notApplying(ans))
 	if len(ans.Unknown) > 0 {
 		fmt.Fprintf(b, "; undecided: %s", ev.steps(ans.Unknown))
 	}
 	b.WriteString(")")
+}
+
+// notApplying lists the bindings that would grant but do not: a false
+// condition, a group the principal is not in.
+func (ev *evaluator) notApplying(ans access.Answer) string {
+	if len(ans.Refused) == 0 {
+		return ""
+	}
+	return "; not applying: " + ev.steps(ans.Refused)
 }
 
 // agentCheck asks whether the Cloud Run service agent of r's project can
@@ -415,7 +421,7 @@ func (ev *evaluator) agentCheck(base Finding, r *inventory.RunResource, u *image
 		b.WriteString(": new revisions and executions cannot pull the image.")
 	} else {
 		f.Kind, f.Severity = undecidedKind(ans, deployer{}), Info
-		fmt.Fprintf(&b, "; whether it holds %s there cannot be decided: it would through %s. Undecided grants are not counted as access.", f.Permission, ev.steps(ans.Unknown))
+		fmt.Fprintf(&b, "; whether it holds %s there cannot be decided: it would through %s%s. Undecided grants are not counted as access.", f.Permission, ev.steps(ans.Unknown), ev.notApplying(ans))
 	}
 	f.Reason = b.String()
 	return f, true
@@ -488,7 +494,7 @@ func (ev *evaluator) secretCheck(repo *inventory.Repository) (Finding, bool) {
 		b.WriteString(": pulls of uncached upstream images fail.")
 	default:
 		f.Kind, f.Severity = undecidedKind(ans, deployer{}), Info
-		fmt.Fprintf(&b, "; whether it holds %s on the secret cannot be decided: it would through %s. Undecided grants are not counted as access.", f.Permission, ev.steps(ans.Unknown))
+		fmt.Fprintf(&b, "; whether it holds %s on the secret cannot be decided: it would through %s%s. Undecided grants are not counted as access.", f.Permission, ev.steps(ans.Unknown), ev.notApplying(ans))
 	}
 	f.Reason = b.String()
 	return f, true
