@@ -3,6 +3,7 @@ package access_test
 import (
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/runaudit/runaudit/internal/access"
@@ -561,5 +562,52 @@ func TestTriString(t *testing.T) {
 		if got := tri.String(); got != want {
 			t.Errorf("%d.String() = %q, want %q", tri, got, want)
 		}
+	}
+}
+
+// The engine is safe for concurrent use: questions asked from many
+// goroutines (as the rules ask them) get the answers asked one by one.
+func TestCheckConcurrent(t *testing.T) {
+	inv := build(t,
+		bind("reg", reader, dev),
+		bind("app", developer, "group:devs@acme.example"),
+		bindIf("shared", reader, "c", "user:ops@acme.example"),
+	)
+	eng := access.New(inv, roles, access.Options{Groups: groupStub{"user:ops@acme.example group:devs@acme.example": access.Yes}})
+	members := []string{dev, "user:ops@acme.example", "user:nobody@acme.example"}
+	var targets []string
+	for k := range places {
+		targets = append(targets, k)
+	}
+	type q struct {
+		m string
+		p access.Perm
+		n string
+	}
+	want := map[q]access.Tri{}
+	fresh := access.New(inv, roles, access.Options{Groups: groupStub{"user:ops@acme.example group:devs@acme.example": access.Yes}})
+	for _, m := range members {
+		for _, p := range access.Perms() {
+			for _, n := range targets {
+				want[q{m, p, n}] = fresh.Check(m, p, node(t, inv, n)).Result
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k, w := range want {
+				if got := eng.Check(k.m, k.p, inv.Nodes[places[k.n].key]).Result; got != w {
+					t.Errorf("%v: concurrent Check = %v, want %v", k, got, w)
+				}
+				eng.Holders(access.ServiceDeployPerms, inv.Nodes[places[k.n].key])
+			}
+		}()
+	}
+	wg.Wait()
+	if want[q{dev, access.DownloadArtifacts, "shared"}] != access.Yes || want[q{"user:ops@acme.example", access.RunServicesUpdate, "web"}] != access.Yes {
+		t.Error("the questions do not include a grant: the test proves little")
 	}
 }
