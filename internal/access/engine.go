@@ -362,7 +362,9 @@ func domainOf(email string) string {
 func principalSetMatch(bound, principal string) (Tri, string, string) {
 	pool, ok := poolOf(bound)
 	if !ok {
-		return No, "", ""
+		// Other sets (all service accounts of a project, public:all, …)
+		// are not evaluated: they may hold the principal.
+		return Unknown, "principal set", "whether " + principal + " is in " + bound + " is not evaluated"
 	}
 	ppool, ok := poolOf(principal)
 	if !ok || ppool != pool {

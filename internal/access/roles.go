@@ -50,7 +50,7 @@ func ParseRoleTable(s string) (*RoleTable, error) {
 			continue
 		}
 		name, perms, _ := strings.Cut(l, "\t")
-		if !strings.HasPrefix(name, "roles/") {
+		if !strings.HasPrefix(name, "roles/") || strings.ContainsAny(name, " \t") {
 			return nil, fmt.Errorf("line %d: %q is not a predefined role name", line, name)
 		}
 		var ps PermSet

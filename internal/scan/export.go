@@ -73,6 +73,11 @@ func ExportFiles(paths []string) ([]string, error) {
 			}
 			if d.Type().IsRegular() {
 				files = append(files, path)
+			} else if d.Type()&fs.ModeSymlink != 0 {
+				// Mounted exports are often symlinks (Kubernetes volumes).
+				if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+					files = append(files, path)
+				}
 			}
 			return nil
 		})
