@@ -6,5 +6,5 @@ SELECT
   f.*,
   r.complete AS run_complete
 FROM `${dataset}.findings` AS f
-JOIN `${dataset}.runs` AS r ON r.run_date = f.run_date AND r.run_id = f.run_id
+JOIN `${dataset}.runs` AS r USING (run_date, run_id)
 WHERE f.run_date = (SELECT MAX(run_date) FROM `${dataset}.runs`);

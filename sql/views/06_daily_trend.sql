@@ -19,5 +19,5 @@ SELECT
   COUNT(DISTINCT NULLIF(f.principal, '')) AS principals,
   COUNT(DISTINCT f.resource) AS resources
 FROM `${dataset}.findings` AS f
-JOIN `${dataset}.runs` AS r ON r.run_date = f.run_date AND r.run_id = f.run_id
+JOIN `${dataset}.runs` AS r USING (run_date, run_id)
 GROUP BY run_date, kind, severity, actionable, organization, folder, project_id, run_complete;

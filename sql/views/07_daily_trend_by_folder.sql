@@ -19,5 +19,5 @@ SELECT
   COUNT(DISTINCT f.resource) AS resources
 FROM `${dataset}.findings` AS f
 CROSS JOIN UNNEST(f.folders) AS folder
-JOIN `${dataset}.runs` AS r ON r.run_date = f.run_date AND r.run_id = f.run_id
+JOIN `${dataset}.runs` AS r USING (run_date, run_id)
 GROUP BY run_date, folder, kind, severity, actionable, organization, run_complete;

@@ -7,5 +7,5 @@ SELECT
   i.*,
   r.complete AS run_complete
 FROM `${dataset}.inventory` AS i
-JOIN `${dataset}.runs` AS r ON r.run_date = i.run_date AND r.run_id = i.run_id
+JOIN `${dataset}.runs` AS r USING (run_date, run_id)
 WHERE i.run_date = (SELECT MAX(run_date) FROM `${dataset}.runs`);

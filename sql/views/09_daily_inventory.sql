@@ -14,5 +14,5 @@ SELECT
   COUNT(*) AS images,
   COUNT(DISTINCT i.resource) AS resources
 FROM `${dataset}.inventory` AS i
-JOIN `${dataset}.runs` AS r ON r.run_date = i.run_date AND r.run_id = i.run_id
+JOIN `${dataset}.runs` AS r USING (run_date, run_id)
 GROUP BY run_date, verdict, resource_type, organization, folder, project_id, run_complete;

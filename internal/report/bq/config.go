@@ -21,11 +21,14 @@ type Config struct {
 	// An existing dataset keeps its location; a different non-empty
 	// Location is an error rather than a silent cross-region write.
 	Location string
-	// Endpoint overrides the BigQuery API endpoint, e.g.
-	// http://127.0.0.1:9050 for goccy/bigquery-emulator. A plain http://
-	// endpoint is called without credentials (none are sent in clear text)
-	// and receives each upload in a single request, which the emulator
-	// needs; an https:// endpoint keeps the usual credentials.
+	// Endpoint overrides the BigQuery API endpoint. An https:// endpoint
+	// (a private or regional endpoint) keeps the usual credentials. A plain
+	// http:// endpoint is taken to be goccy/bigquery-emulator, e.g.
+	// http://127.0.0.1:9050: it is called without credentials (none are
+	// sent in clear text), receives each upload in one request, gets the
+	// tables' DDL without PARTITION BY and CLUSTER BY, and has views
+	// dropped before they are created again, because the emulator cannot
+	// do otherwise (see docs/dashboards.md).
 	Endpoint string
 	// ClientOptions are passed to the BigQuery client after the sink's own
 	// (credentials, HTTP client, ...).

@@ -23,9 +23,12 @@ import (
 
 const emulatorProject = "runaudit-test"
 
-// emulator starts an emulator for t and returns its base URL.
-func emulator(t testing.TB) string {
+// emulator starts an emulator for t and returns its base URL. It marks t
+// parallel: each test has its own emulator, and most of a test's time is
+// spent waiting on the emulator's job polling.
+func emulator(t *testing.T) string {
 	t.Helper()
+	t.Parallel()
 	bin := os.Getenv("BIGQUERY_EMULATOR_BIN")
 	if bin == "" {
 		const msg = "BIGQUERY_EMULATOR_BIN is not set: build the emulator with .ci/bigquery-emulator.sh and export the path it prints"

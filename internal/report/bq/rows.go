@@ -28,6 +28,9 @@ type batch struct {
 	runDate string // YYYY-MM-DD, UTC
 	data    map[string][]byte
 	rows    map[string]int
+
+	encoders map[string]*json.Encoder
+	buffers  map[string]*bytes.Buffer
 }
 
 // Row types mirror sql/tables/*.sql column for column; the JSON keys are the
@@ -164,7 +167,8 @@ func encode(res audit.Result, loadedAt time.Time) (*batch, error) {
 	if s.StartedAt.IsZero() {
 		return nil, fmt.Errorf("run %s has no started_at: its run_date is unknown", s.RunID)
 	}
-	b := &batch{runID: s.RunID, runDate: RunDate(s), data: map[string][]byte{}, rows: map[string]int{}}
+	b := &batch{runID: s.RunID, runDate: RunDate(s), data: map[string][]byte{}, rows: map[string]int{},
+		encoders: map[string]*json.Encoder{}, buffers: map[string]*bytes.Buffer{}}
 
 	actionable := 0
 	for _, f := range res.Findings {
@@ -301,19 +305,32 @@ func encode(res audit.Result, loadedAt time.Time) (*batch, error) {
 			return nil, err
 		}
 	}
-	return b, nil
+	return b.finish(), nil
 }
 
 func (b *batch) add(table string, row any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
+	enc, ok := b.encoders[table]
+	if !ok {
+		buf := new(bytes.Buffer)
+		enc = json.NewEncoder(buf)
+		enc.SetEscapeHTML(false)
+		b.encoders[table], b.buffers[table] = enc, buf
+	}
+	// Encode writes one line per row: newline-delimited JSON.
 	if err := enc.Encode(row); err != nil {
 		return fmt.Errorf("encoding %s row %d of run %s: %w", table, b.rows[table], b.runID, err)
 	}
-	b.data[table] = append(b.data[table], buf.Bytes()...)
 	b.rows[table]++
 	return nil
+}
+
+// finish moves the encoded rows into data.
+func (b *batch) finish() *batch {
+	for t, buf := range b.buffers {
+		b.data[t] = buf.Bytes()
+	}
+	b.encoders, b.buffers = nil, nil
+	return b
 }
 
 // timestamp formats t the way BigQuery loads TIMESTAMP values from JSON; the

@@ -24,10 +24,23 @@ func TestRunKey(t *testing.T) {
 	if strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != "" {
 		t.Errorf("runKey = %q: not usable in a job id", a)
 	}
-	if runKey("x") != runKey("x") {
-		t.Error("runKey is not deterministic")
+	if x, y := runKey("x"), runKey("x"); x != y {
+		t.Errorf("runKey is not deterministic: %s, %s", x, y)
 	}
 	if long := runKey(strings.Repeat("r", 500)); len(long) > 80 {
 		t.Errorf("runKey of a long id has %d characters", len(long))
+	}
+}
+
+func TestEmulatorDDL(t *testing.T) {
+	in := "CREATE TABLE IF NOT EXISTS `p.d.t` (\n  a STRING\n)\nPARTITION BY run_date\nCLUSTER BY a, b\nOPTIONS (description = \"x\");\n"
+	want := "CREATE TABLE IF NOT EXISTS `p.d.t` (\n  a STRING\n)\nOPTIONS (description = \"x\");\n"
+	if got := emulatorDDL(in); got != want {
+		t.Errorf("emulatorDDL:\n%s\nwant\n%s", got, want)
+	}
+	// A view's PARTITION BY inside a window is not a clause of its own line.
+	view := "SELECT ROW_NUMBER() OVER (PARTITION BY a ORDER BY b) FROM t\n"
+	if got := emulatorDDL(view); got != view {
+		t.Errorf("emulatorDDL changed a view:\n%s", got)
 	}
 }
