@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runaudit/runaudit/internal/audit"
 )
 
 func TestSeverity(t *testing.T) {
@@ -171,8 +173,9 @@ func TestFinalLogLine(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
+			out := t.TempDir()
 			code := run(context.Background(), []string{
-				"--export", tc.export, "--out", t.TempDir(), "--log-format", "json", "--quiet",
+				"--export", tc.export, "--out", out, "--log-format", "json", "--quiet",
 			}, noEnv, &stdout, &stderr)
 			if code != tc.code {
 				t.Fatalf("exit code %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
@@ -196,8 +199,35 @@ func TestFinalLogLine(t *testing.T) {
 			if hasGaps != (tc.code == exitPartial) {
 				t.Errorf("gap_list present = %v for exit %d: %v", hasGaps, tc.code, last)
 			}
-			if tc.code == exitOK && (last["findings"] != float64(17) || last["actionable"] != float64(11) || last["jobs"] != float64(3)) {
-				t.Errorf("counts = findings %v actionable %v jobs %v, want 17, 11, 3 (examples/acme)", last["findings"], last["actionable"], last["jobs"])
+			// The counts are the run's own, as summary.json and
+			// findings.jsonl record them.
+			sum, err := os.ReadFile(filepath.Join(out, "summary.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want struct {
+				Findings  int            `json:"findings"`
+				Inventory map[string]int `json:"inventory"`
+			}
+			if err := json.Unmarshal(sum, &want); err != nil {
+				t.Fatal(err)
+			}
+			fl, err := os.ReadFile(filepath.Join(out, "findings.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			actionable := 0
+			for _, f := range logLines(t, fl) {
+				if audit.Kind(f["kind"].(string)).Actionable() {
+					actionable++
+				}
+			}
+			if last["findings"] != float64(want.Findings) || last["actionable"] != float64(actionable) || last["jobs"] != float64(want.Inventory["jobs"]) {
+				t.Errorf("counts = findings %v actionable %v jobs %v, want %d, %d, %d as in the outputs",
+					last["findings"], last["actionable"], last["jobs"], want.Findings, actionable, want.Inventory["jobs"])
+			}
+			if tc.code == exitOK && want.Findings == 0 {
+				t.Error("examples/acme has no findings: the counts prove nothing")
 			}
 		})
 	}
