@@ -25,6 +25,9 @@ go vet "${pkgs[@]}"
 echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 "${pkgs[@]}"
 
+echo "== container image (offline)"
+bash .ci/container-check.sh
+
 echo "== BigQuery emulator"
 BIGQUERY_EMULATOR_BIN="$(bash .ci/bigquery-emulator.sh)"
 export BIGQUERY_EMULATOR_BIN
