@@ -43,7 +43,7 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 	log = log.With("run_id", res.Summary.RunID)
 
 	// 1. Collect.
-	inv, source, err := collect(ctx, cfg, log)
+	inv, source, err := collect(ctx, cfg, log, stderr)
 	if err != nil {
 		return res, fmt.Errorf("collecting the inventory: %w", err)
 	}
