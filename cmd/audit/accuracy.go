@@ -2,26 +2,228 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
+	iam "cloud.google.com/go/iam/apiv2"
+	policytroubleshooter "cloud.google.com/go/policytroubleshooter/iam/apiv3"
+	cloudidentity "google.golang.org/api/cloudidentity/v1"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/runaudit/runaudit/internal/access"
+	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/runaudit/runaudit/internal/conditions"
+	"github.com/runaudit/runaudit/internal/confirm"
+	"github.com/runaudit/runaudit/internal/deny"
+	"github.com/runaudit/runaudit/internal/groups"
 )
 
-// AccuracyConfig says how grants are decided.
+// AccuracyConfig says how grants are decided: the time conditions are
+// evaluated at, where group memberships and deny policies come from, and
+// whether findings are confirmed with Policy Troubleshooter. See
+// docs/accuracy.md.
 type AccuracyConfig struct {
 	At time.Time
+
+	GroupsFile    string
+	ResolveGroups bool
+	GroupsQPS     float64
+
+	DenyFile      string
+	ReadDeny      bool
+	DenyProjects  bool
+	DenyPerMinute float64
+
+	Confirm          bool
+	ConfirmPerMinute float64
+
+	// live holds what accessOptions set up, for the confirmation step.
+	live *accuracyRun
 }
+
+// accuracyRun is the state of one run's accuracy mechanisms.
+type accuracyRun struct {
+	at       time.Time
+	identity *groups.CloudIdentity
+	reader   *deny.Reader
+	closers  []func() error
+}
+
+// Environment variables that point the live APIs at a local fake or
+// emulator (host:port, plaintext, no credentials), as
+// CLOUDASSET_EMULATOR_HOST does for Cloud Asset Inventory.
+const (
+	cloudIdentityHostEnv = "CLOUDIDENTITY_EMULATOR_HOST"
+	iamHostEnv           = "IAM_EMULATOR_HOST"
+	troubleshooterEnv    = "POLICYTROUBLESHOOTER_EMULATOR_HOST"
+)
 
 func (c *AccuracyConfig) define(fs *flag.FlagSet, def func(name, env string)) {
 	fs.Var(timeFlag{&c.At}, "at", "evaluate IAM conditions at this time (RFC 3339; default now)")
 	def("at", "AUDIT_AT")
+	fs.StringVar(&c.GroupsFile, "groups", "", "group memberships file (JSON or CSV, group → members); authoritative for the groups it lists")
+	def("groups", "AUDIT_GROUPS")
+	fs.BoolVar(&c.ResolveGroups, "resolve-groups", false, "resolve group memberships with the Cloud Identity API (after --groups, for the groups it does not list)")
+	def("resolve-groups", "AUDIT_RESOLVE_GROUPS")
+	fs.Float64Var(&c.GroupsQPS, "groups-qps", 5, "Cloud Identity API calls per second")
+	def("groups-qps", "AUDIT_GROUPS_QPS")
+	fs.StringVar(&c.DenyFile, "deny-policies", "", "IAM deny policies file (IAM v2 JSON: a policy, an array, or one per line)")
+	def("deny-policies", "AUDIT_DENY_POLICIES")
+	fs.BoolVar(&c.ReadDeny, "read-deny-policies", false, "read the deny policies of the organization and folders with the IAM v2 API")
+	def("read-deny-policies", "AUDIT_READ_DENY_POLICIES")
+	fs.BoolVar(&c.DenyProjects, "deny-policies-projects", false, "with --read-deny-policies, read project deny policies too (calls per project: see docs/accuracy.md)")
+	def("deny-policies-projects", "AUDIT_DENY_POLICIES_PROJECTS")
+	fs.Float64Var(&c.DenyPerMinute, "deny-policies-rate", 5, "IAM v2 API calls per minute (the default read quota is 5)")
+	def("deny-policies-rate", "AUDIT_DENY_POLICIES_RATE")
+	fs.BoolVar(&c.Confirm, "confirm", false, "check each actionable finding with Policy Troubleshooter and record CONFIRMED, CONTRADICTED or UNKNOWN")
+	def("confirm", "AUDIT_CONFIRM")
+	fs.Float64Var(&c.ConfirmPerMinute, "confirm-rate", 60, "Policy Troubleshooter calls per minute")
+	def("confirm-rate", "AUDIT_CONFIRM_RATE")
 }
 
-func (c *AccuracyConfig) check() error { return nil }
+func (c *AccuracyConfig) check() error {
+	switch {
+	case c.DenyFile != "" && c.ReadDeny:
+		return errors.New("give --deny-policies FILE or --read-deny-policies, not both")
+	case c.DenyProjects && !c.ReadDeny:
+		return errors.New("--deny-policies-projects needs --read-deny-policies")
+	case c.GroupsQPS <= 0:
+		return errors.New("--groups-qps must be positive")
+	case c.DenyPerMinute <= 0:
+		return errors.New("--deny-policies-rate must be positive")
+	case c.ConfirmPerMinute <= 0:
+		return errors.New("--confirm-rate must be positive")
+	}
+	return nil
+}
 
 // accessOptions builds the engine's deciders for conditions, groups and
 // deny policies.
 func accessOptions(ctx context.Context, cfg *Config, at time.Time) (access.Options, error) {
-	return access.Options{}, nil
+	c := &cfg.Accuracy
+	c.live = &accuracyRun{at: at}
+	conds, err := conditions.New(at)
+	if err != nil {
+		return access.Options{}, err
+	}
+	opts := access.Options{Conditions: conds}
+
+	var chain groups.Chain
+	if c.GroupsFile != "" {
+		f, err := groups.ReadFile(c.GroupsFile)
+		if err != nil {
+			return access.Options{}, err
+		}
+		chain = append(chain, f)
+	}
+	if c.ResolveGroups {
+		// Read-only scope: the client's default scopes include writes.
+		svc, err := cloudidentity.NewService(ctx, append(restOptions(cloudIdentityHostEnv), option.WithScopes(cloudidentity.CloudIdentityGroupsReadonlyScope))...)
+		if err != nil {
+			return access.Options{}, fmt.Errorf("connecting to the Cloud Identity API: %w", err)
+		}
+		c.live.identity = groups.NewCloudIdentity(ctx, svc, groups.CloudIdentityOptions{QPS: c.GroupsQPS})
+		chain = append(chain, c.live.identity)
+	}
+	switch len(chain) {
+	case 0:
+	case 1:
+		opts.Groups = chain[0]
+	default:
+		opts.Groups = chain
+	}
+
+	var src deny.Source
+	switch {
+	case c.DenyFile != "":
+		s, err := deny.ReadFile(c.DenyFile)
+		if err != nil {
+			return access.Options{}, err
+		}
+		src = s
+	case c.ReadDeny:
+		client, err := iam.NewPoliciesClient(ctx, grpcOptions(iamHostEnv)...)
+		if err != nil {
+			return access.Options{}, fmt.Errorf("connecting to the IAM v2 API: %w", err)
+		}
+		c.live.closers = append(c.live.closers, client.Close)
+		c.live.reader = deny.NewReader(ctx, client, deny.ReaderOptions{Projects: c.DenyProjects, PerMinute: c.DenyPerMinute})
+		src = c.live.reader
+	}
+	if src != nil {
+		opts.Denials = deny.New(src, opts.Groups, conds)
+	}
+	return opts, nil
+}
+
+// confirmFindings is the step between evaluating and writing: it reports
+// what the live accuracy APIs cost and, with --confirm, checks every
+// actionable finding with Policy Troubleshooter. It changes no finding
+// but its Confirmation (and, when not confirmed, its reason); a failure
+// leaves findings UNKNOWN, never removed.
+func confirmFindings(ctx context.Context, cfg *Config, findings []audit.Finding, log *slog.Logger) {
+	c := &cfg.Accuracy
+	if run := c.live; run != nil {
+		for _, closeClient := range run.closers {
+			closeClient() // evaluation is over: the deciders' clients are done
+		}
+		if run.identity != nil {
+			calls, failures := run.identity.Calls()
+			log.Info("group memberships resolved with Cloud Identity", "calls", calls, "failures", failures)
+		}
+		if run.reader != nil {
+			st := run.reader.Stats()
+			log.Info("deny policies read with the IAM v2 API", "nodes", st.Nodes, "list_calls", st.Lists, "get_calls", st.Gets, "failures", st.Failures, "busy", st.Busy.String())
+			if !c.DenyProjects {
+				log.Warn("project-level deny policies were not read (--deny-policies-projects is off): a deny policy on a project is not applied")
+			}
+		}
+	}
+	if !c.Confirm {
+		return
+	}
+	at := time.Time{}
+	if c.live != nil {
+		at = c.live.at
+	}
+	client, err := policytroubleshooter.NewPolicyTroubleshooterClient(ctx, grpcOptions(troubleshooterEnv)...)
+	if err != nil {
+		log.Error("Policy Troubleshooter is not reachable: findings are not confirmed", "err", err)
+		for i := range findings {
+			if findings[i].Kind.Actionable() {
+				findings[i].Confirmation = confirm.Unknown
+				findings[i].Reason += " Policy Troubleshooter: not reachable (" + err.Error() + ")."
+			}
+		}
+		return
+	}
+	defer client.Close()
+	st := confirm.New(client, confirm.Options{PerMinute: c.ConfirmPerMinute, At: at}).Confirm(ctx, findings)
+	log.Info("findings checked with Policy Troubleshooter", "checked", st.Checked, "confirmed", st.Confirmed,
+		"contradicted", st.Contradicted, "unknown", st.Unknown, "calls", st.Calls, "failures", st.Failures)
+}
+
+// restOptions dial a REST API, or its local fake when env names one.
+func restOptions(env string) []option.ClientOption {
+	if host := os.Getenv(env); host != "" {
+		return []option.ClientOption{option.WithEndpoint("http://" + host + "/"), option.WithoutAuthentication()}
+	}
+	return nil
+}
+
+// grpcOptions dial a gRPC API, or its local fake when env names one.
+func grpcOptions(env string) []option.ClientOption {
+	if host := os.Getenv(env); host != "" {
+		return []option.ClientOption{
+			option.WithEndpoint(host), option.WithoutAuthentication(),
+			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
+		}
+	}
+	return nil
 }

@@ -63,6 +63,7 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 	if err != nil {
 		return res, err
 	}
+	confirmFindings(ctx, cfg, res.Findings, log)
 	res.Coverage = audit.Coverage(inv)
 	res.Summary.FinishedAt = time.Now().UTC()
 	audit.Summarize(&res.Summary, inv, res.Findings)
