@@ -68,10 +68,11 @@ type Sink struct {
 	dataset  string
 	location string
 	media    []googleapi.MediaOption
-	// emulator is set for a plain-http endpoint: see emulatorDDL.
+	// emulator is set for a plain-http endpoint: see Config.Endpoint.
 	emulator bool
 	log      *slog.Logger
-	// columns holds each table's column names as the dataset has them.
+	// columns and schemas describe each table as the dataset has it;
+	// staging tables copy the schema, the commit names the columns.
 	columns map[string][]string
 	schemas map[string]bigquery.Schema
 
@@ -83,11 +84,12 @@ type Sink struct {
 }
 
 // New connects to BigQuery and makes sure the dataset, its tables and its
-// views exist, creating what is missing from the DDL in sql/: tables with
-// CREATE TABLE IF NOT EXISTS, views with CREATE OR REPLACE VIEW, so running
-// it again changes nothing but the views' text. It fails when an existing
-// table lacks a column the sink writes (a table created by an older
-// version): add the column rather than lose data.
+// views exist, from the DDL in sql/: it creates the dataset and the tables
+// that are missing (an existing table is left as it is) and applies every
+// view again (CREATE OR REPLACE VIEW), so running it again changes nothing
+// but the views' text. It fails when an existing table lacks a column the
+// sink writes (a table created by an older version): add the column rather
+// than lose data. The jobs of a later Write run in the dataset's location.
 func New(ctx context.Context, cfg Config) (*Sink, error) {
 	if err := validate(cfg.Project, cfg.Dataset); err != nil {
 		return nil, err
@@ -286,7 +288,9 @@ func (s *Sink) ensureDataset(ctx context.Context, location string) error {
 }
 
 // Write stores one run, replacing any earlier run of the same run_date. On
-// error the dataset is unchanged.
+// error the dataset is unchanged (BigQuery rolls back a failed commit). A
+// Sink may be shared; two Writes of the same run date race, and BigQuery
+// may fail one of them with a concurrent-update error.
 func (s *Sink) Write(ctx context.Context, res audit.Result) error {
 	b, err := encode(res, s.now())
 	if err != nil {
