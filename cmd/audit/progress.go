@@ -99,7 +99,7 @@ func (p *progress) watchLive(live *scan.Live, pacer *scan.Pacer) (stop func()) {
 			if s.Err != nil {
 				result = "FAILED (a gap): " + s.Err.Error()
 			}
-			p.line("  %-45s %-10s %5d pages %9d assets  %s", s.AssetType, s.ContentType, s.Pages, s.Assets, result)
+			p.line("  %-48s %-10s %5d pages %9d assets  %s", s.AssetType, s.ContentType, s.Pages, s.Assets, result)
 		}
 		secs := max(time.Since(p.start).Seconds(), 0.001)
 		failed := 0
