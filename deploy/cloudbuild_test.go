@@ -225,22 +225,9 @@ func checkCloudBuild(cb *cloudBuild, goImage string, knownEnv map[string]bool) [
 	return errs
 }
 
-// pendingEnv are variables decided for flags that other work is adding to
-// cmd/audit. Until cmd/audit registers one, TestCloudBuild logs it rather
-// than failing; delete the entry once it is registered.
-var pendingEnv = map[string]string{
-	"AUDIT_ORG": "--org, live collection",
-}
-
 func TestCloudBuild(t *testing.T) {
 	cb := loadCloudBuild(t)
 	known := auditEnvNames(t)
-	for k, why := range pendingEnv {
-		if !known[k] {
-			t.Logf("%s (%s) is not registered by cmd/audit yet; accepted as decided", k, why)
-			known[k] = true
-		}
-	}
 	for _, err := range checkCloudBuild(cb, dockerfileGoImage(t), known) {
 		t.Error(err)
 	}
