@@ -57,6 +57,7 @@ func emulator(t *testing.T) string {
 		)
 		cmd.Stdout = &log
 		cmd.Stderr = &log
+		dieWithParent(cmd)
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("starting %s: %v", bin, err)
 		}

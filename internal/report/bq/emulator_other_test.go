@@ -1,0 +1,7 @@
+//go:build !linux
+
+package bq
+
+import "os/exec"
+
+func dieWithParent(*exec.Cmd) {}
