@@ -83,6 +83,9 @@ func defineFlags(fs *flag.FlagSet, c *Config) {
 // errUsage marks a configuration the user must correct.
 var errUsage = errors.New("usage")
 
+// errHelp means the usage was asked for and printed.
+var errHelp = errors.New("help requested")
+
 // parseConfig reads flags, then fills every flag not given on the command
 // line from its environment variable.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
@@ -91,9 +94,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.SetOutput(stderr)
 	defineFlags(fs, c)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: audit --export PATH [flags]\n\nFinds Cloud Run deployers and service agents that cannot read their container images.\n\nFlags (each also read from the environment variable shown):\n")
+		fmt.Fprintf(stderr, "Usage: audit (--export PATH | --org ID | --folder ID | --project ID) [flags]\n\nFinds Cloud Run deployers and service agents that cannot read their container images.\n\nFlags (each also read from the environment variable shown):\n")
 		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(stderr, "  --%s (env %s)\n    \t%s", f.Name, envNames[f.Name], f.Usage)
+			if env := envNames[f.Name]; env != "" {
+				fmt.Fprintf(stderr, "  --%s (env %s)\n    \t%s", f.Name, env, f.Usage)
+			} else {
+				fmt.Fprintf(stderr, "  --%s\n    \t%s", f.Name, f.Usage)
+			}
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
 				fmt.Fprintf(stderr, " (default %q)", f.DefValue)
 			}
@@ -101,6 +108,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		})
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errHelp
+		}
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if fs.NArg() > 0 {

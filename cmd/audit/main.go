@@ -41,6 +41,9 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
+		if errors.Is(err, errHelp) {
+			return exitOK
+		}
 		if errors.Is(err, errUsage) {
 			fmt.Fprintln(stderr, "audit:", err)
 			return exitUsage

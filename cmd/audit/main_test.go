@@ -124,6 +124,7 @@ func TestExitCodes(t *testing.T) {
 		{"export from the environment", nil, map[string]string{"AUDIT_EXPORT": "../../examples/acme"}, exitOK, "scan: complete"},
 		{"bad environment value", []string{"--export", bad}, map[string]string{"AUDIT_AT": "yesterday"}, exitUsage, "AUDIT_AT"},
 		{"version", []string{"--version"}, nil, exitOK, ""},
+		{"help", []string{"--help"}, nil, exitOK, "Usage: audit (--export PATH | --org ID"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
