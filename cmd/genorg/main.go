@@ -27,6 +27,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/runaudit/runaudit/internal/synthorg"
 )
 
 func main() {
@@ -37,7 +39,7 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) error {
-	var cfg Config
+	var cfg synthorg.Config
 	var out string
 	fs := flag.NewFlagSet("genorg", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -88,7 +90,7 @@ func run(args []string, stderr io.Writer) error {
 		return err
 	}
 	defer iam.Close()
-	expected, stats, err := Generate(cfg, res, iam)
+	expected, stats, err := synthorg.Generate(cfg, res, iam)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", out, err)
 	}
@@ -110,7 +112,7 @@ func run(args []string, stderr io.Writer) error {
 	return nil
 }
 
-func writeJSONL(path string, rows []Expected) error {
+func writeJSONL(path string, rows []synthorg.Expected) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/runaudit/runaudit/internal/synthorg"
 )
 
 func TestRunWritesTheLayout(t *testing.T) {
@@ -15,7 +17,7 @@ func TestRunWritesTheLayout(t *testing.T) {
 	if err := run([]string{"--out", out, "--projects", "12", "--findings", "0.5"}, &stderr); err != nil {
 		t.Fatal(err)
 	}
-	var st Stats
+	var st synthorg.Stats
 	b, err := os.ReadFile(filepath.Join(out, "stats.json"))
 	if err != nil {
 		t.Fatal(err)
