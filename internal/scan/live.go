@@ -389,13 +389,23 @@ func (l *Live) gap(ctx context.Context, st stream, err error) inventory.Gap {
 // describe names an error by its status code as the API spells it, or says
 // that the collection's deadline passed.
 func describe(ctx context.Context, err error) string {
-	if errors.Is(context.Cause(ctx), errDeadline) {
+	if errors.Is(context.Cause(ctx), errDeadline) && endedByContext(err) {
 		return "the collection deadline (--timeout) passed"
 	}
 	if st, ok := status.FromError(err); ok {
 		return rpccode.Code(st.Code()).String() + ": " + st.Message()
 	}
 	return err.Error()
+}
+
+// endedByContext reports whether err is a call cut by its context, not an
+// answer of the service.
+func endedByContext(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	c := status.Code(err)
+	return c == codes.DeadlineExceeded || c == codes.Canceled
 }
 
 // ancestry learns, from the first asset read in the scope, the folders and

@@ -306,16 +306,22 @@ func TestLiveNothingReadableIsAnError(t *testing.T) {
 
 func TestLiveDeadlineLeavesGaps(t *testing.T) {
 	srv, cl, _ := serve(t, acmeAssets(t), 0)
-	// One stream hangs far past the deadline; the others answer at once.
+	// One stream hangs far past the deadline; the others answer at once,
+	// one of them with a denial that must keep its own reason.
 	srv.Inject(caifake.Fault{AssetType: inventory.TypeJob, ContentType: assetpb.ContentType_RESOURCE, Delay: time.Minute})
+	srv.Inject(caifake.Fault{AssetType: inventory.TypeSecret, ContentType: assetpb.ContentType_IAM_POLICY, Code: codes.PermissionDenied})
 	b := inventory.NewBuilder()
 	live := &scan.Live{Client: cl, Scope: acmeOrg, Retry: fastRetry, Timeout: 2 * time.Second}
 	if err := live.Collect(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	inv := b.Finish()
-	if len(inv.Gaps) != 1 || inv.Gaps[0].AssetType != inventory.TypeJob || !strings.Contains(inv.Gaps[0].Reason, "deadline") {
-		t.Fatalf("gaps %+v, want one for the jobs stream naming the deadline", inv.Gaps)
+	reasons := map[string]string{}
+	for _, g := range inv.Gaps {
+		reasons[g.AssetType] = g.Reason
+	}
+	if len(inv.Gaps) != 2 || !strings.Contains(reasons[inventory.TypeJob], "deadline") || !strings.Contains(reasons[inventory.TypeSecret], "PERMISSION_DENIED") {
+		t.Fatalf("gaps %+v, want the jobs stream naming the deadline and the secrets' policies the denial", inv.Gaps)
 	}
 	if inv.Counts["services"] != 6 || inv.Counts["jobs"] != 0 {
 		t.Errorf("counts %v: want the 6 services read and no jobs", inv.Counts)
