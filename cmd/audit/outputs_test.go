@@ -35,12 +35,12 @@ func TestReportUpload(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr.String())
 	}
-	objs, _, err := srv.ListObjectsWithOptions("audit-reports", fakestorage.ListOptions{Prefix: "nightly/"})
+	list, err := srv.ListObjectsWithOptionsPaginated("audit-reports", fakestorage.ListOptions{Prefix: "nightly/"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, o := range objs {
+	for _, o := range list.Objects {
 		parts := strings.Split(o.Name, "/")
 		if len(parts) != 4 || parts[0] != "nightly" || len(parts[1]) != len("2006-01-02") {
 			t.Errorf("object %q is not under nightly/DATE/RUN_ID/", o.Name)
