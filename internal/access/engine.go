@@ -270,11 +270,11 @@ func (e *Engine) allow(member string, p Perm, target *inventory.Node) Answer {
 				if br.b.Condition != nil {
 					c, cnote := e.opts.Conditions.Evaluate(br.b.Condition, target)
 					res = and(res, c)
-					note = joinNote(note, cnote)
+					note = JoinNote(note, cnote)
 				}
 				if br.unknown && res != No {
 					res = Unknown
-					note = joinNote(note, "role "+br.b.Role+" is not in the role table or the inventory")
+					note = JoinNote(note, "role "+br.b.Role+" is not in the role table or the inventory")
 				}
 				step := Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: note}
 				switch res {
@@ -301,7 +301,8 @@ func (e *Engine) allow(member string, p Perm, target *inventory.Node) Answer {
 	return ans
 }
 
-func joinNote(a, b string) string {
+// JoinNote joins two notes on a step with "; ", skipping empty ones.
+func JoinNote(a, b string) string {
 	switch {
 	case a == "":
 		return b

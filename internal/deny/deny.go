@@ -108,7 +108,7 @@ func (e *Evaluator) rule(dr *iampb.DenyRule, member string, p access.Perm, targe
 		return access.No, access.Step{}
 	} else if ex == access.Unknown {
 		res = access.Unknown
-		step.Note = join(step.Note, "whether it is excepted through "+exStep.Member+" is undecided: "+exStep.Note)
+		step.Note = access.JoinNote(step.Note, "whether it is excepted through "+exStep.Member+" is undecided: "+exStep.Note)
 	}
 	if c := dr.GetDenialCondition(); c != nil && strings.TrimSpace(c.GetExpression()) != "" {
 		cond := &inventory.Condition{Title: c.GetTitle(), Description: c.GetDescription(), Expression: c.GetExpression()}
@@ -123,7 +123,7 @@ func (e *Evaluator) rule(dr *iampb.DenyRule, member string, p access.Perm, targe
 		case access.Unknown:
 			res = access.Unknown
 		}
-		step.Note = join(step.Note, note)
+		step.Note = access.JoinNote(step.Note, note)
 	}
 	return res, step
 }
@@ -142,16 +142,6 @@ func (e *Evaluator) anyPrincipal(ids []string, member string) (access.Tri, acces
 		}
 	}
 	return res, step
-}
-
-func join(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
 }
 
 // PolicyID returns the last segment of a deny policy name
