@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/runaudit/runaudit/internal/access"
@@ -47,7 +48,7 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 	if err != nil {
 		return res, fmt.Errorf("collecting the inventory: %w", err)
 	}
-	res.Summary.Source, res.Summary.Scope = source, scopeOf(inv)
+	res.Summary.Source, res.Summary.Scope = source, scopeOf(source, inv)
 
 	// 2. Evaluate.
 	opts, err := accessOptions(ctx, cfg, at)
@@ -79,8 +80,12 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 	return res, nil
 }
 
-// scopeOf names what the inventory covers.
-func scopeOf(inv *inventory.Inventory) string {
+// scopeOf names what the inventory covers: the live scope asked for, or
+// for an export the organization it holds.
+func scopeOf(source string, inv *inventory.Inventory) string {
+	if live, ok := strings.CutPrefix(source, "live:"); ok {
+		return live
+	}
 	if inv.Organization != "" {
 		return "organizations/" + inv.Organization
 	}
