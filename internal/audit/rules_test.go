@@ -195,6 +195,26 @@ func mergePolicies(t *testing.T, lines []string) []string {
 	return out
 }
 
+// ruleCase is an organization (base plus assets) and exactly the findings
+// the rules must give for it.
+type ruleCase struct {
+	name   string
+	assets []string
+	want   []string
+}
+
+func runCases(t *testing.T, cases []ruleCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fs, _, _ := evaluate(t, access.Options{}, tc.assets...)
+			if got := brief(fs); !equal(got, tc.want) {
+				t.Errorf("findings:\n got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
 // brief renders findings as "KIND SEVERITY principal repo-or-image" lines.
 func brief(fs []Finding) []string {
 	var out []string
@@ -217,11 +237,7 @@ func TestDeployerRule(t *testing.T) {
 	dev := policy("app", "roles/run.developer", devUser)
 	want := []string{"DEPLOYER_CANNOT_READ_IMAGE MEDIUM user:dev@x.example shared"}
 	agentOK := policy(shared, "roles/artifactregistry.reader", runAgent)
-	tests := []struct {
-		name   string
-		assets []string
-		want   []string
-	}{
+	tests := []ruleCase{
 		{"no read anywhere fires", []string{web, dev, agentOK}, want},
 		{"last modifier is HIGH", []string{serviceAsset("app", "web", "dev@x.example", sharedImg), dev, agentOK},
 			[]string{"DEPLOYER_CANNOT_READ_IMAGE HIGH user:dev@x.example shared"}},
@@ -259,44 +275,22 @@ func TestDeployerRule(t *testing.T) {
 		{"same-project image read through project reader", []string{serviceAsset("app", "web", "", localImg), dev, policy("app", "roles/artifactregistry.reader", devUser)}, nil},
 		{"two images in one repository give one finding", []string{serviceAsset("app", "web", "", sharedImg, "europe-west1-docker.pkg.dev/reg/shared/sidecar:2"), dev, agentOK}, want},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			fs, _, _ := evaluate(t, access.Options{}, tc.assets...)
-			if got := brief(fs); !equal(got, tc.want) {
-				t.Errorf("findings:\n got %q\nwant %q", got, tc.want)
-			}
-		})
-	}
+	runCases(t, tests)
 }
 
 func TestJobDeployers(t *testing.T) {
 	batch := jobAsset("app", "batch", sharedImg)
 	agentOK := policy(shared, "roles/artifactregistry.reader", runAgent)
-	tests := []struct {
-		name   string
-		assets []string
-		want   []string
-	}{
+	tests := []ruleCase{
 		{"run.jobs.update deploys jobs", []string{batch, agentOK, customRole("organizations/1", "jobs", "run.jobs.update"), policy("app", "organizations/1/roles/jobs", devUser)},
 			[]string{"DEPLOYER_CANNOT_READ_IMAGE MEDIUM user:dev@x.example shared"}},
 		{"run.services.update does not deploy jobs", []string{batch, agentOK, customRole("organizations/1", "svc", "run.services.update"), policy("app", "organizations/1/roles/svc", devUser)}, nil},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			fs, _, _ := evaluate(t, access.Options{}, tc.assets...)
-			if got := brief(fs); !equal(got, tc.want) {
-				t.Errorf("findings:\n got %q\nwant %q", got, tc.want)
-			}
-		})
-	}
+	runCases(t, tests)
 }
 
 func TestServiceAgentRule(t *testing.T) {
-	tests := []struct {
-		name   string
-		assets []string
-		want   []string
-	}{
+	tests := []ruleCase{
 		{"cross-project image without grant", []string{serviceAsset("app", "web", "", sharedImg)},
 			[]string{"SERVICE_AGENT_CANNOT_READ_IMAGE CRITICAL " + runAgent + " shared"}},
 		{"cross-project image with repository grant", []string{serviceAsset("app", "web", "", sharedImg), policy(shared, "roles/artifactregistry.reader", runAgent)}, nil},
@@ -309,23 +303,12 @@ func TestServiceAgentRule(t *testing.T) {
 		{"gcr.io images map to the gcr.io repository", []string{serviceAsset("app", "web", "", "gcr.io/reg/legacy:1"), repoAsset("reg", "us", "gcr.io", "")},
 			[]string{"SERVICE_AGENT_CANNOT_READ_IMAGE CRITICAL " + runAgent + " gcr.io"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			fs, _, _ := evaluate(t, access.Options{}, tc.assets...)
-			if got := brief(fs); !equal(got, tc.want) {
-				t.Errorf("findings:\n got %q\nwant %q", got, tc.want)
-			}
-		})
-	}
+	runCases(t, tests)
 }
 
 func TestRemoteRepoSecretRule(t *testing.T) {
 	remote := repoAsset("reg", "europe", "hub", "projects/reg/secrets/token/versions/1")
-	tests := []struct {
-		name   string
-		assets []string
-		want   []string
-	}{
+	tests := []ruleCase{
 		{"no access to the secret", []string{remote, secretAsset("reg", "token")},
 			[]string{"REMOTE_REPO_SECRET_INACCESSIBLE HIGH " + arAgentReg + " hub"}},
 		{"accessor on the secret", []string{remote, secretAsset("reg", "token"), policy("reg/secrets/token", "roles/secretmanager.secretAccessor", arAgentReg)}, nil},
@@ -343,14 +326,7 @@ func TestRemoteRepoSecretRule(t *testing.T) {
 			[]string{"REMOTE_REPO_SECRET_NOT_FOUND LOW " + arAgentReg + " hub"}},
 		{"standard repositories need no secret", nil, nil},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			fs, _, _ := evaluate(t, access.Options{}, tc.assets...)
-			if got := brief(fs); !equal(got, tc.want) {
-				t.Errorf("findings:\n got %q\nwant %q", got, tc.want)
-			}
-		})
-	}
+	runCases(t, tests)
 }
 
 func TestInformationalImages(t *testing.T) {
