@@ -1,8 +1,7 @@
 package conditions
 
 import (
-	"bufio"
-	"fmt"
+	"context"
 	"os"
 	"strings"
 	"sync"
@@ -25,13 +24,8 @@ func loadInventory(t testing.TB) *inventory.Inventory {
 	}
 	defer f.Close()
 	b := inventory.NewBuilder()
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		a, err := scan.DecodeAsset(sc.Bytes())
-		if err != nil {
-			t.Fatalf("testdata/org.ndjson:%d: %v", line, err)
-		}
-		b.Add(a, fmt.Sprintf("testdata/org.ndjson:%d", line))
+	if _, err := scan.ReadExport(context.Background(), "testdata/org.ndjson", f, b, 1); err != nil {
+		t.Fatal(err)
 	}
 	inv := b.Finish()
 	if len(inv.Skipped) > 0 {
