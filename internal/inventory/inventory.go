@@ -170,11 +170,24 @@ type Inventory struct {
 	Counts map[string]int
 }
 
-// Gap is something the scan could not read.
+// Gap is something the scan could not read, and so what it leaves
+// unknown: assets of AssetType (every type when empty) with ContentType
+// (RESOURCE or IAM_POLICY; both when empty) within Scope, or just the one
+// Asset when it is set. Answers that could depend on what a gap hides are
+// undecided.
 type Gap struct {
-	Scope     string `json:"scope"`
-	AssetType string `json:"asset_type,omitempty"`
-	Reason    string `json:"reason"`
+	// Scope is what was being read: organizations/N, folders/N,
+	// projects/P, or an export file or object. A file scope can hold
+	// anything, so it covers every resource.
+	Scope       string `json:"scope"`
+	AssetType   string `json:"asset_type,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	// Asset, when set, is the CAI name of the one asset the gap hides (a
+	// malformed line that still names it, a node above a live scope).
+	Asset  string `json:"asset,omitempty"`
+	Reason string `json:"reason"`
+	// Fix says in one line how to close the gap, when the audit knows.
+	Fix string `json:"fix,omitempty"`
 }
 
 // Skip is one input item passed over, with where it was and why.

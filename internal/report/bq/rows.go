@@ -200,7 +200,7 @@ func encode(res audit.Result, loadedAt time.Time) (*batch, error) {
 		LoadedAt:           timestamp(loadedAt),
 	}
 	for _, g := range s.Gaps {
-		run.Gaps = append(run.Gaps, gapRow(g))
+		run.Gaps = append(run.Gaps, gapRow{Scope: g.Scope, AssetType: g.AssetType, Reason: g.Reason})
 	}
 	for _, k := range s.Skipped {
 		run.Skipped = append(run.Skipped, skipRow{Input: k.Where, Reason: k.Reason})
