@@ -53,7 +53,27 @@ type Step struct {
 	// Deny is true for a deny rule (or deny policies that could not be
 	// read) rather than a grant.
 	Deny bool
+	// Cause says what leaves an undecided step undecided.
+	Cause Cause
+	// Gap is the coverage gap an undecided step hangs on, for CauseGap.
+	Gap *inventory.Gap
 }
+
+// Cause is what an undecided step hangs on; a step may hang on several.
+type Cause uint8
+
+// Causes of undecided steps.
+const (
+	CauseCondition Cause = 1 << iota
+	CauseGroup
+	CausePrincipalSet
+	CauseRole
+	CauseGap
+	CauseDeny
+)
+
+// Has reports whether c includes o.
+func (c Cause) Has(o Cause) bool { return c&o != 0 }
 
 // Answer is the engine's verdict on one (member, permission, resource)
 // question, with its evidence.
@@ -135,6 +155,10 @@ type boundRole struct {
 	b       *inventory.Binding
 	perms   PermSet
 	unknown bool // the role's permissions are not known
+	// note says why an unknown role is unknown; gap is the coverage gap
+	// that may hide its definition.
+	note string
+	gap  *inventory.Gap
 }
 
 type checkKey struct {
@@ -158,6 +182,7 @@ func New(inv *inventory.Inventory, roles *RoleTable, opts Options) *Engine {
 			u.UseInventory(inv)
 		}
 	}
+	inv.PrepareGaps() // gaps added since Finish count too
 	e := &Engine{inv: inv, opts: opts, index: map[*inventory.Node][]boundRole{}, cache: map[checkKey]*Answer{}}
 	resolved := map[string]boundRole{}
 	for _, n := range inv.Nodes {
@@ -185,11 +210,18 @@ func New(inv *inventory.Inventory, roles *RoleTable, opts Options) *Engine {
 func (e *Engine) resolve(role string, roles *RoleTable) boundRole {
 	if strings.HasPrefix(role, "roles/") {
 		ps, ok := roles.Lookup(role)
-		return boundRole{perms: ps, unknown: !ok}
+		return boundRole{perms: ps, unknown: !ok, note: "role " + role + " is not in the role table"}
 	}
-	cr := e.inv.CustomRoles[e.customRoleKey(role)]
+	key := e.customRoleKey(role)
+	cr := e.inv.CustomRoles[key]
 	if cr == nil {
-		return boundRole{unknown: true}
+		br := boundRole{unknown: true, note: "custom role " + role + " is not in the inventory"}
+		owner, _, _ := strings.Cut(key, "/roles/")
+		if g := e.inv.Unread(inventory.TypeRole, inventory.ContentResource, key, e.inv.Nodes[owner]); g != nil {
+			br.gap = g
+			br.note = "custom role " + role + " was not read: " + g.Reason
+		}
+		return br
 	}
 	if cr.Deleted || cr.Stage == "DISABLED" {
 		return boundRole{} // grants nothing
@@ -238,6 +270,9 @@ func (e *Engine) check(member string, p Perm, target *inventory.Node) Answer {
 	// create access where nothing grants it.
 	d, step := e.opts.Denials.Denied(member, p, target)
 	step.Deny = true
+	if d == Unknown {
+		step.Cause |= CauseDeny
+	}
 	switch {
 	case d == Yes:
 		return Answer{Result: No, Denied: &step, Refused: ans.Refused}
@@ -267,16 +302,26 @@ func (e *Engine) allow(member string, p Perm, target *inventory.Node) Answer {
 					continue
 				}
 				res := match
+				var cause Cause
+				if match == Unknown {
+					cause |= causeOfVia(via)
+				}
 				if br.b.Condition != nil {
 					c, cnote := e.opts.Conditions.Evaluate(br.b.Condition, target)
 					res = and(res, c)
 					note = JoinNote(note, cnote)
+					if c == Unknown {
+						cause |= CauseCondition
+					}
 				}
+				var gap *inventory.Gap
 				if br.unknown && res != No {
 					res = Unknown
-					note = JoinNote(note, "role "+br.b.Role+" is not in the role table or the inventory")
+					note = JoinNote(note, br.note)
+					cause |= CauseRole
+					gap = br.gap
 				}
-				step := Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: note}
+				step := Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: note, Cause: cause, Gap: gap}
 				switch res {
 				case Yes:
 					if len(ans.Grants) < maxSteps {
@@ -295,10 +340,43 @@ func (e *Engine) allow(member string, p Perm, target *inventory.Node) Answer {
 			}
 		}
 	}
+	if ans.Result != Yes {
+		// A policy the scan did not read may hold the grant.
+		for _, st := range e.Unread(target) {
+			if len(ans.Unknown) < maxSteps {
+				ans.Unknown = append(ans.Unknown, st)
+			}
+			ans.Result = Unknown
+		}
+	}
 	if ans.Result != Yes && len(ans.Unknown) > 0 {
 		ans.Result = Unknown
 	}
 	return ans
+}
+
+// Unread lists, as undecided steps, the nodes of target's ancestry whose IAM
+// policy the scan may not have read: any of them may hold a binding.
+func (e *Engine) Unread(target *inventory.Node) []Step {
+	var out []Step
+	for n := target; n != nil; n = n.Parent {
+		if g := e.inv.PolicyUnread(n); g != nil {
+			out = append(out, Step{Node: n, Cause: CauseGap, Gap: g,
+				Note: "the IAM policy of " + n.Kind.String() + " " + e.inv.DisplayName(n) + " was not read: " + g.Reason})
+		}
+	}
+	return out
+}
+
+// causeOfVia names the cause of an undecided member match.
+func causeOfVia(via string) Cause {
+	switch via {
+	case "group membership":
+		return CauseGroup
+	case "":
+		return 0
+	}
+	return CausePrincipalSet
 }
 
 // JoinNote joins two notes on a step with "; ", skipping empty ones.
@@ -416,15 +494,23 @@ func (e *Engine) Holders(perms PermSet, target *inventory.Node) []Holder {
 	for n := target; n != nil; n = n.Parent {
 		for _, br := range e.index[n] {
 			have := br.perms & perms
+			res, note, cause := Yes, "", Cause(0)
+			if br.unknown {
+				// A role whose definition is unknown may hold any of them.
+				have, res, note, cause = perms, Unknown, br.note, CauseRole
+			}
 			if have == 0 {
 				continue
 			}
-			res, note := Yes, ""
 			if br.b.Condition != nil {
-				res, note = e.opts.Conditions.Evaluate(br.b.Condition, target)
-				if res == No {
+				c, cnote := e.opts.Conditions.Evaluate(br.b.Condition, target)
+				if c == No {
 					continue
 				}
+				if c == Unknown {
+					cause |= CauseCondition
+				}
+				res, note = and(res, c), JoinNote(note, cnote)
 			}
 			for _, m := range br.b.Members {
 				if strings.HasPrefix(m, "deleted:") {
@@ -443,7 +529,7 @@ func (e *Engine) Holders(perms PermSet, target *inventory.Node) []Holder {
 					h.Maybe |= have
 				}
 				if len(h.Steps) < maxSteps {
-					h.Steps = append(h.Steps, Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Note: note})
+					h.Steps = append(h.Steps, Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Note: note, Cause: cause, Gap: br.gap})
 				}
 			}
 		}
@@ -467,6 +553,7 @@ func (e *Engine) Holders(perms PermSet, target *inventory.Node) []Holder {
 						h.Maybe |= Set(p)
 					}
 					step.Deny = true
+					step.Cause |= CauseDeny
 					step.Note = "a deny rule may apply: " + step.Note
 					if !hasStep(h.Steps, step) {
 						h.Steps = append(h.Steps, step)

@@ -40,6 +40,19 @@ const (
 	// MembershipNotResolvable: access depends on a group whose membership the
 	// audit could not resolve; it is not counted as a grant.
 	MembershipNotResolvable Kind = "GROUP_MEMBERSHIP_UNKNOWN"
+	// PolicyNotRead: access depends on an IAM policy the scan did not read
+	// (a refused or failed stream, a deadline, a malformed line).
+	PolicyNotRead Kind = "IAM_POLICY_NOT_READ"
+	// ResourceNotRead: a repository, secret or project the check needs is
+	// not in the inventory, and the scan of its kind was incomplete there:
+	// absence is not evidence.
+	ResourceNotRead Kind = "RESOURCE_NOT_READ"
+	// RoleNotKnown: access depends on a role whose definition is neither in
+	// the role table nor in the inventory.
+	RoleNotKnown Kind = "ROLE_DEFINITION_UNKNOWN"
+	// PrincipalSetNotExpandable: access depends on a principal set whose
+	// members the audit cannot know (attribute mappings, …).
+	PrincipalSetNotExpandable Kind = "PRINCIPAL_SET_NOT_EXPANDABLE"
 )
 
 // Actionable reports whether k is one of the three kinds that predict a
@@ -47,6 +60,17 @@ const (
 func (k Kind) Actionable() bool {
 	switch k {
 	case DeployerCannotReadImage, ServiceAgentCannotReadImage, RemoteRepoSecretInaccessible:
+		return true
+	}
+	return false
+}
+
+// Undecided reports whether k is a kind for a pair the audit could not
+// decide: it may become actionable once what it hangs on is known.
+func (k Kind) Undecided() bool {
+	switch k {
+	case ConditionNotEvaluable, MembershipNotResolvable, DenyNotEvaluable, PolicyNotRead, ResourceNotRead,
+		RoleNotKnown, PrincipalSetNotExpandable:
 		return true
 	}
 	return false
@@ -115,12 +139,26 @@ type Finding struct {
 	// Confirmation is the Policy Troubleshooter verdict when --confirm ran:
 	// CONFIRMED, CONTRADICTED or UNKNOWN; empty otherwise.
 	Confirmation string `json:"confirmation,omitempty"`
+	// DependsOn lists, for an undecided finding, what would settle it: the
+	// groups, conditions, principal sets, roles, deny policies and scan
+	// gaps it hangs on, each as "group:…", "condition:…", "gap:…", ….
+	DependsOn []string `json:"depends_on,omitempty"`
+	// WouldBe and WouldBeSeverity are the actionable kind and severity an
+	// undecided finding becomes if what it hangs on goes against it.
+	WouldBe         Kind     `json:"would_be,omitempty"`
+	WouldBeSeverity Severity `json:"would_be_severity,omitempty"`
+
+	// container distinguishes per-container findings in the id.
+	container string
 }
 
-// ID computes the stable finding id from its identifying fields.
-func ID(kind Kind, resource, principal, repository string) string {
+// ID computes the stable finding id from its identifying fields. extra
+// distinguishes findings that share the four (two unparseable containers of
+// one job); it is hashed only when given, so the ids of findings without it
+// stay as they were.
+func ID(kind Kind, resource, principal, repository string, extra ...string) string {
 	h := sha256.New()
-	for _, s := range []string{string(kind), resource, principal, repository} {
+	for _, s := range append([]string{string(kind), resource, principal, repository}, extra...) {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}

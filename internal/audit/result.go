@@ -42,6 +42,9 @@ type InventoryRow struct {
 	Findings       int      `json:"findings"`
 	Folders        []string `json:"folders"`
 	Organization   string   `json:"organization"`
+	// Note says why an image is UNVERIFIED when no finding names it: the
+	// scan did not read a policy that may add deployers.
+	Note string `json:"note,omitempty"`
 }
 
 // Gap is something the scan could not read: the run is incomplete where a

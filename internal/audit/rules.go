@@ -43,7 +43,7 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, eng *access.Engine,
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	ev := &evaluator{inv: inv, eng: eng, missingRepos: hasGap(inv, inventory.TypeRepository)}
+	ev := &evaluator{inv: inv, eng: eng}
 	perRun := make([]runResult, len(inv.Runs))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(n)
@@ -74,19 +74,9 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, eng *access.Engine,
 	return findings, rows, nil
 }
 
-func hasGap(inv *inventory.Inventory, assetType string) bool {
-	for _, g := range inv.Gaps {
-		if g.AssetType == "" || g.AssetType == assetType {
-			return true
-		}
-	}
-	return false
-}
-
 type evaluator struct {
-	inv          *inventory.Inventory
-	eng          *access.Engine
-	missingRepos bool
+	inv *inventory.Inventory
+	eng *access.Engine
 }
 
 type runResult struct {
@@ -119,9 +109,16 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 		ref, err := imageref.Parse(c.Image)
 		refs[i], errs[i] = ref, err
 		switch {
+		case c.Image == "":
+			f := base
+			f.Kind, f.Severity, f.container = ImageUnparseable, Info, c.Name
+			f.Reason = fmt.Sprintf("container %q has no image in the inventory (%s); its registry access cannot be checked.", c.Name, c.Missing)
+			res.add(f)
+			verdicts[c.Image] = VerdictUnverified
+			continue
 		case err != nil:
 			f := base
-			f.Kind, f.Severity, f.Image = ImageUnparseable, Info, c.Image
+			f.Kind, f.Severity, f.Image, f.container = ImageUnparseable, Info, c.Image, c.Name
 			f.Reason = fmt.Sprintf("container %q has an image reference the audit cannot parse (%v); its registry access cannot be checked.", c.Name, err)
 			res.add(f)
 			verdicts[c.Image] = VerdictUnverified
@@ -133,8 +130,15 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 		p := ev.inv.Project(ref.Project)
 		if p == nil || !p.Scanned {
 			f := base
-			f.Kind, f.Severity, f.Image, f.Repository = ImageOutsideOrganization, Info, c.Image, ref.RepositoryName()
-			f.Reason = fmt.Sprintf("image %s is served by repository %s in project %s, which the scan did not cover; whether the deployers and the Cloud Run service agent can read it cannot be verified.", c.Image, ref.RepositoryName(), ref.Project)
+			f.Image, f.Repository, f.container = c.Image, ref.RepositoryName(), c.Image
+			if g := ev.projectUnread(ref.Project, p); g != nil {
+				f.Kind, f.Severity = ResourceNotRead, Info
+				f.Reason = fmt.Sprintf("image %s is served by repository %s in project %s, whose Project asset the scan did not read (%s); whether the deployers and the Cloud Run service agent can read it cannot be verified.", c.Image, ref.RepositoryName(), ref.Project, gapWords(g))
+				f.DependsOn = []string{gapRef(g)}
+			} else {
+				f.Kind, f.Severity = ImageOutsideOrganization, Info
+				f.Reason = fmt.Sprintf("image %s is served by repository %s in project %s, which the scan did not cover; whether the deployers and the Cloud Run service agent can read it cannot be verified.", c.Image, ref.RepositoryName(), ref.Project)
+			}
 			res.add(f)
 			verdicts[c.Image] = VerdictUnverified
 			continue
@@ -143,14 +147,16 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 		repo := ev.inv.Repositories[key]
 		if repo == nil {
 			f := base
-			f.Kind, f.Severity, f.Image, f.Repository = ImageRepositoryNotFound, Info, c.Image, ev.inv.DisplayName(&inventory.Node{Key: key})
-			f.Reason = fmt.Sprintf("image %s names repository %s, which is not in the inventory of its project %s", c.Image, f.Repository, p.ID)
-			if ev.missingRepos {
-				f.Reason += " (the scan of repositories was incomplete)"
+			f.Image, f.Repository, f.container = c.Image, ev.inv.DisplayName(&inventory.Node{Key: key}), c.Image
+			if g := ev.inv.Unread(inventory.TypeRepository, inventory.ContentResource, key, p.Node); g != nil {
+				// Absence is not evidence: the list was not read whole.
+				f.Kind, f.Severity = ResourceNotRead, Info
+				f.Reason = fmt.Sprintf("image %s names repository %s, which is not in the inventory of project %s, but the scan of repositories there was incomplete (%s); whether it exists and who can read it cannot be verified.", c.Image, f.Repository, p.ID, gapWords(g))
+				f.DependsOn = []string{gapRef(g)}
 			} else {
-				f.Reason += ": the repository does not exist, so a new deploy of this image fails whoever deploys it"
+				f.Kind, f.Severity = ImageRepositoryNotFound, Info
+				f.Reason = fmt.Sprintf("image %s names repository %s, which is not in the inventory of its project %s: the repository does not exist, so a new deploy of this image fails whoever deploys it.", c.Image, f.Repository, p.ID)
 			}
-			f.Reason += "."
 			res.add(f)
 			verdicts[c.Image] = VerdictUnverified
 			continue
@@ -168,8 +174,18 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 	}
 
 	deployers := ev.deployers(r)
+	// A policy the scan did not read may add deployers: no image of r is
+	// OK then, only at risk or unverified.
+	unread := ev.eng.Unread(r.Node)
+	note := ""
+	if len(unread) > 0 {
+		note = "who can deploy this " + r.Kind.String() + " is not fully known: " + unread[0].Note
+	}
 	for _, u := range uses {
 		worst := VerdictOK
+		if len(unread) > 0 {
+			worst = VerdictUnverified
+		}
 		for _, d := range deployers {
 			if f, ok := ev.deployerCheck(base, r, d, u); ok {
 				res.add(f)
@@ -198,6 +214,9 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 			ServiceAccount: r.ServiceAccount, Creator: r.Creator, LastModifier: r.LastModifier,
 			Verdict: verdicts[c.Image], Findings: counts[c.Image], Folders: base.Folders, Organization: base.Organization,
 		}
+		if row.Verdict == VerdictUnverified && note != "" && errs[i] == nil && refs[i].Class != imageref.Public {
+			row.Note = note
+		}
 		if errs[i] == nil {
 			row.ImageClass = string(refs[i].Class)
 			row.Repository = refs[i].RepositoryName()
@@ -210,8 +229,62 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 }
 
 func (res *runResult) add(f Finding) {
-	f.FindingID = ID(f.Kind, f.Resource, f.Principal, f.Repository)
+	f.FindingID = f.id()
 	res.findings = append(res.findings, f)
+}
+
+// id is the finding's stable id; per-container findings hash their
+// container or image too, so that two of one resource differ.
+func (f Finding) id() string {
+	if f.container != "" {
+		return ID(f.Kind, f.Resource, f.Principal, f.Repository, f.container)
+	}
+	return ID(f.Kind, f.Resource, f.Principal, f.Repository)
+}
+
+// projectUnread returns the gap that may hide the Project asset of an
+// image's project (named by id or number; p is what the inventory knows of
+// it, if anything), or nil.
+func (ev *evaluator) projectUnread(project string, p *inventory.Project) *inventory.Gap {
+	if p != nil {
+		return ev.inv.Unread(inventory.TypeProject, inventory.ContentResource, p.Node.Key, p.Node)
+	}
+	if n := ev.inv.Nodes["projects/"+project]; n != nil {
+		return ev.inv.Unread(inventory.TypeProject, inventory.ContentResource, n.Key, n)
+	}
+	// Nothing places the project: any gap in Project assets may hide it.
+	return ev.inv.Unread(inventory.TypeProject, inventory.ContentResource, "projects/"+project, nil)
+}
+
+// gapWords describes a gap in a reason.
+func gapWords(g *inventory.Gap) string {
+	what := g.AssetType
+	if what == "" {
+		what = "assets"
+	}
+	if g.ContentType != "" {
+		what += " " + g.ContentType
+	}
+	where := g.Scope
+	if g.Asset != "" {
+		where = g.Asset
+	}
+	return what + " of " + where + ": " + g.Reason
+}
+
+// gapRef names a gap in depends_on.
+func gapRef(g *inventory.Gap) string {
+	parts := []string{g.Scope}
+	if g.Asset != "" {
+		parts = []string{g.Asset}
+	}
+	if g.AssetType != "" {
+		parts = append(parts, g.AssetType)
+	}
+	if g.ContentType != "" {
+		parts = append(parts, g.ContentType)
+	}
+	return "gap:" + strings.Join(parts, " ")
 }
 
 func contains(list []string, s string) bool {
@@ -339,6 +412,11 @@ func (ev *evaluator) deployerCheck(base Finding, r *inventory.RunResource, d dep
 		fmt.Fprintf(&b, ". Cloud Run checks the deployer's access to every image since 2025-01-15, so its next deploy of %s fails with 403.", f.Image)
 	default:
 		f.Kind, f.Severity = undecidedKind(ans, d), Info
+		f.DependsOn = ev.dependsOn(ans, d)
+		f.WouldBe, f.WouldBeSeverity = DeployerCannotReadImage, Medium
+		if f.LastDeployer {
+			f.WouldBeSeverity = High
+		}
 		fmt.Fprintf(&b, "; whether it holds %s on repository %s cannot be decided", f.Permission, f.Repository)
 		if ans.Result == access.Unknown {
 			fmt.Fprintf(&b, ": it would through %s%s", ev.steps(ans.Unknown), ev.notApplying(ans))
@@ -352,20 +430,73 @@ func (ev *evaluator) deployerCheck(base Finding, r *inventory.RunResource, d dep
 	return f, true
 }
 
-// undecidedKind names the informational kind of an undecided answer.
+// undecidedKind names the kind of an undecided answer by what would settle
+// it, most decisive first: a deny rule, a scan gap, a group, a principal
+// set, a role definition, a condition.
 func undecidedKind(ans access.Answer, d deployer) Kind {
-	steps := append(append([]access.Step{}, ans.Unknown...), d.steps...)
-	for _, s := range steps {
+	var c access.Cause
+	for _, s := range ans.Unknown {
+		c |= s.Cause
 		if s.Deny {
-			return DenyNotEvaluable
+			c |= access.CauseDeny
 		}
 	}
-	for _, s := range steps {
-		if s.Via == "group membership" {
-			return MembershipNotResolvable
+	if !d.sure {
+		for _, s := range d.steps {
+			c |= s.Cause
 		}
+	}
+	switch {
+	case c.Has(access.CauseDeny):
+		return DenyNotEvaluable
+	case c.Has(access.CauseGap):
+		return PolicyNotRead
+	case c.Has(access.CauseGroup):
+		return MembershipNotResolvable
+	case c.Has(access.CausePrincipalSet):
+		return PrincipalSetNotExpandable
+	case c.Has(access.CauseRole):
+		return RoleNotKnown
 	}
 	return ConditionNotEvaluable
+}
+
+// dependsOn lists what an undecided answer hangs on, for depends_on.
+func (ev *evaluator) dependsOn(ans access.Answer, d deployer) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	steps := ans.Unknown
+	if !d.sure {
+		steps = append(append([]access.Step{}, steps...), d.steps...)
+	}
+	for _, s := range steps {
+		if s.Gap != nil {
+			add(gapRef(s.Gap))
+		}
+		if s.Cause.Has(access.CauseDeny) || s.Deny {
+			add("deny:" + ev.short(s.Node))
+		}
+		if s.Cause.Has(access.CauseGroup) || s.Cause.Has(access.CausePrincipalSet) {
+			add(s.Member)
+		}
+		if s.Cause.Has(access.CauseRole) && s.Gap == nil {
+			add("role:" + s.Role)
+		}
+		if s.Cause.Has(access.CauseCondition) && s.Condition != nil {
+			t := s.Condition.Title
+			if t == "" {
+				t = s.Condition.Expression
+			}
+			add("condition:" + t)
+		}
+	}
+	return out
 }
 
 // denialOrNone says why access is missing: a deny rule, or no grant on any
@@ -420,7 +551,9 @@ func (ev *evaluator) agentCheck(base Finding, r *inventory.RunResource, u *image
 		ev.denialOrNone(&b, ans, u.repo.Node)
 		b.WriteString(": new revisions and executions cannot pull the image.")
 	} else {
-		f.Kind, f.Severity = undecidedKind(ans, deployer{}), Info
+		f.Kind, f.Severity = undecidedKind(ans, deployer{sure: true}), Info
+		f.DependsOn = ev.dependsOn(ans, deployer{sure: true})
+		f.WouldBe, f.WouldBeSeverity = ServiceAgentCannotReadImage, Critical
 		fmt.Fprintf(&b, "; whether it holds %s there cannot be decided: it would through %s%s. Undecided grants are not counted as access.", f.Permission, ev.steps(ans.Unknown), ev.notApplying(ans))
 	}
 	f.Reason = b.String()
@@ -439,7 +572,7 @@ func (ev *evaluator) repositories() []Finding {
 	var out []Finding
 	for _, k := range keys {
 		if f, ok := ev.secretCheck(ev.inv.Repositories[k]); ok {
-			f.FindingID = ID(f.Kind, f.Resource, f.Principal, f.Repository)
+			f.FindingID = f.id()
 			out = append(out, f)
 		}
 	}
@@ -474,8 +607,16 @@ func (ev *evaluator) secretCheck(repo *inventory.Repository) (Finding, bool) {
 		return f, true
 	}
 	f.Secret = "projects/" + p.ID + "/secrets/" + secret + strings.TrimPrefix(repo.UpstreamSecret, "projects/"+proj+"/secrets/"+secret)
-	s := ev.inv.Secrets[inventory.SecretKey(p.Number, secret)]
+	skey := inventory.SecretKey(p.Number, secret)
+	s := ev.inv.Secrets[skey]
 	if s == nil {
+		if g := ev.inv.Unread(inventory.TypeSecret, inventory.ContentResource, skey, p.Node); g != nil {
+			// Absence is not evidence: the list was not read whole.
+			f.Kind, f.Severity = ResourceNotRead, Info
+			f.DependsOn = []string{gapRef(g)}
+			f.Reason = fmt.Sprintf("remote repository %s reads its upstream password from %s, which is not in the inventory of project %s, but the scan of secrets there was incomplete (%s); whether the secret exists and the Artifact Registry service agent can access it cannot be verified.", f.Repository, f.Secret, p.ID, gapWords(g))
+			return f, true
+		}
 		f.Kind, f.Severity = SecretNotFound, Low
 		f.Reason = fmt.Sprintf("remote repository %s reads its upstream password from %s, but project %s holds no secret %q in the inventory: pulls through the repository that need the upstream credential fail.", f.Repository, f.Secret, p.ID, secret)
 		return f, true
@@ -493,7 +634,9 @@ func (ev *evaluator) secretCheck(repo *inventory.Repository) (Finding, bool) {
 		ev.denialOrNone(&b, ans, s.Node)
 		b.WriteString(": pulls of uncached upstream images fail.")
 	default:
-		f.Kind, f.Severity = undecidedKind(ans, deployer{}), Info
+		f.Kind, f.Severity = undecidedKind(ans, deployer{sure: true}), Info
+		f.DependsOn = ev.dependsOn(ans, deployer{sure: true})
+		f.WouldBe, f.WouldBeSeverity = RemoteRepoSecretInaccessible, High
 		fmt.Fprintf(&b, "; whether it holds %s on the secret cannot be decided: it would through %s%s. Undecided grants are not counted as access.", f.Permission, ev.steps(ans.Unknown), ev.notApplying(ans))
 	}
 	f.Reason = b.String()

@@ -78,8 +78,23 @@ func (b *Builder) Add(a *assetpb.Asset, where string) {
 	defer b.mu.Unlock()
 	b.inv.Counts["assets_read"]++
 	if err := b.add(a, where, true); err != nil {
-		b.skip(where, err.Error())
+		b.skipAsset(a, where, err)
 	}
+}
+
+// skipAsset records an asset passed over, and the gap it leaves: what it
+// held is unknown to the audit.
+func (b *Builder) skipAsset(a *assetpb.Asset, where string, err error) {
+	b.skip(where, err.Error())
+	g := Gap{Scope: where, AssetType: a.GetAssetType(), Asset: a.GetName(),
+		Reason: "the asset was passed over: " + err.Error(), Fix: "correct or re-export the asset at " + where}
+	switch {
+	case a.GetResource() != nil && a.GetIamPolicy() == nil:
+		g.ContentType = ContentResource
+	case a.GetResource() == nil && a.GetIamPolicy() != nil:
+		g.ContentType = ContentIAMPolicy
+	}
+	b.inv.Gaps = append(b.inv.Gaps, g)
 }
 
 // errPending means the asset names its project by id and the id is not known
@@ -126,7 +141,7 @@ func (b *Builder) add(a *assetpb.Asset, where string, deferable bool) error {
 		}
 	}
 	if r := a.GetResource(); r != nil {
-		if err := b.resource(a, n, r.GetData(), r.GetLocation()); err != nil {
+		if err := b.resource(a, n, r.GetData(), r.GetLocation(), where); err != nil {
 			return err
 		}
 	}
@@ -211,7 +226,10 @@ func (b *Builder) node(key string, k Kind) *Node {
 // key computes the normalised node key of an asset from its CAI name
 // ("//SERVICE/REST"), putting the project number in place of a project id.
 func (b *Builder) key(a *assetpb.Asset) (string, error) {
-	name := a.GetName()
+	return b.keyOf(a.GetName(), a.GetAssetType(), a.GetResource().GetLocation(), a.GetAncestors())
+}
+
+func (b *Builder) keyOf(name, assetType, location string, anc []string) (string, error) {
 	rest, ok := strings.CutPrefix(name, "//")
 	if !ok {
 		return "", fmt.Errorf("asset name %q does not start with //service", name)
@@ -223,11 +241,10 @@ func (b *Builder) key(a *assetpb.Asset) (string, error) {
 	// Cloud Run's Knative form: namespaces/PROJECT/services/S.
 	if ns, tail, ok := strings.Cut(strings.TrimPrefix(rest, "apis/serving.knative.dev/v1/"), "/"); ok && ns == "namespaces" {
 		proj, tail2, _ := strings.Cut(tail, "/")
-		loc := a.GetResource().GetLocation()
-		if loc == "" {
+		if location == "" {
 			return "", fmt.Errorf("asset name %q has no location", name)
 		}
-		rest = "projects/" + proj + "/locations/" + loc + "/" + tail2
+		rest = "projects/" + proj + "/locations/" + location + "/" + tail2
 	}
 	seg, tail, _ := strings.Cut(rest, "/")
 	switch seg {
@@ -239,7 +256,7 @@ func (b *Builder) key(a *assetpb.Asset) (string, error) {
 	}
 	proj, tail, _ := strings.Cut(tail, "/")
 	num := ""
-	if anc := a.GetAncestors(); len(anc) > 0 && strings.HasPrefix(anc[0], "projects/") {
+	if len(anc) > 0 && strings.HasPrefix(anc[0], "projects/") {
 		num = strings.TrimPrefix(anc[0], "projects/")
 	} else if isNumber(proj) {
 		num = proj
@@ -248,7 +265,7 @@ func (b *Builder) key(a *assetpb.Asset) (string, error) {
 	} else {
 		return "", errPending
 	}
-	if a.GetAssetType() == TypeProject {
+	if assetType == TypeProject {
 		return "projects/" + num, nil
 	}
 	if tail == "" {
@@ -269,7 +286,7 @@ func isNumber(s string) bool {
 	return true
 }
 
-func (b *Builder) resource(a *assetpb.Asset, n *Node, data *structpb.Struct, location string) error {
+func (b *Builder) resource(a *assetpb.Asset, n *Node, data *structpb.Struct, location, where string) error {
 	d := data.GetFields()
 	num := projectOf(n.Key)
 	switch n.Kind {
@@ -302,6 +319,12 @@ func (b *Builder) resource(a *assetpb.Asset, n *Node, data *structpb.Struct, loc
 		}
 		rr.ProjectNumber = num
 		b.project(num)
+		for _, c := range rr.Containers {
+			if c.Missing != "" {
+				b.skip(where, a.GetName()+": "+c.Missing+": its verdict is UNVERIFIED")
+				b.inv.Counts["containers_without_image"]++
+			}
+		}
 		if i, ok := b.runs[n.Key]; ok {
 			// The same resource read twice (overlapping exports): the later wins.
 			b.inv.Counts["containers"] += len(rr.Containers) - len(b.inv.Runs[i].Containers)
@@ -395,7 +418,7 @@ func (b *Builder) Finish() *Inventory {
 	defer b.mu.Unlock()
 	for _, p := range b.pending {
 		if err := b.add(p.asset, p.where, false); err != nil {
-			b.skip(p.where, err.Error())
+			b.skipAsset(p.asset, p.where, err)
 		}
 	}
 	b.pending = nil
@@ -433,6 +456,7 @@ func (b *Builder) Finish() *Inventory {
 			inv.Organization = o
 		}
 	}
+	inv.PrepareGaps()
 	// Deterministic order for the rules and the outputs.
 	sort.Slice(inv.Runs, func(i, j int) bool { return inv.Runs[i].Node.Key < inv.Runs[j].Node.Key })
 	return inv

@@ -260,14 +260,6 @@ func TestBuilderSkipsMalformed(t *testing.T) {
 		asset string
 		want  string // in the reason
 	}{
-		{"service without containers", `{"name":"//run.googleapis.com/projects/acme-payments/locations/europe-west1/services/empty","asset_type":"run.googleapis.com/Service","resource":{"location":"europe-west1","data":{"template":{"containers":[]}}}}`,
-			"//run.googleapis.com/projects/acme-payments/locations/europe-west1/services/empty: no containers"},
-		{"v1 service without containers", `{"name":"//run.googleapis.com/projects/acme-payments/locations/europe-west1/services/empty","asset_type":"run.googleapis.com/Service","resource":{"location":"europe-west1","data":{"spec":{"template":{"spec":{}}}}}}`,
-			"//run.googleapis.com/projects/acme-payments/locations/europe-west1/services/empty: no containers in the v1 resource shape"},
-		{"job in the service's shape", `{"name":"//run.googleapis.com/projects/acme-payments/locations/europe-west1/jobs/j","asset_type":"run.googleapis.com/Job","resource":{"location":"europe-west1","data":{"template":{"containers":[{"image":"gcr.io/p/j"}]}}}}`,
-			"//run.googleapis.com/projects/acme-payments/locations/europe-west1/jobs/j: no containers in the v2 resource shape"},
-		{"container without image", `{"name":"//run.googleapis.com/projects/acme-payments/locations/europe-west1/services/noimg","asset_type":"run.googleapis.com/Service","resource":{"location":"europe-west1","data":{"template":{"containers":[{"image":"gcr.io/p/a"},{"name":"b"}]}}}}`,
-			"//run.googleapis.com/projects/acme-payments/locations/europe-west1/services/noimg: container 1 has no image"},
 		{"no name", `{"asset_type":"run.googleapis.com/Service","resource":{"location":"europe-west1","data":{"template":{"containers":[{"image":"gcr.io/p/a"}]}}}}`,
 			`asset name "" does not start with //service`},
 		{"name without service", `{"name":"projects/acme-payments/secrets/s","asset_type":"secretmanager.googleapis.com/Secret","resource":{"data":{}}}`,
@@ -303,11 +295,65 @@ func TestBuilderSkipsMalformed(t *testing.T) {
 			if len(inv.Runs) != 1 || inv.Runs[0].Name != "good" {
 				t.Errorf("runs = %v, want only the good service", inv.Runs)
 			}
+			// What the asset held is unknown: a gap, narrowed to the asset
+			// where its name and type are known.
+			a := decode(t, tc.asset)
+			if len(inv.Gaps) != 1 {
+				t.Fatalf("gaps = %+v, want one", inv.Gaps)
+			}
+			if g := inv.Gaps[0]; g.Scope != "in.ndjson:2" || g.Asset != a.GetName() || g.AssetType != a.GetAssetType() || !strings.Contains(g.Reason, tc.want) {
+				t.Errorf("gap = %+v, want one at in.ndjson:2 for %s %s", g, a.GetAssetType(), a.GetName())
+			}
 			if inv.Counts["assets_read"] != 3 {
 				t.Errorf("assets_read = %d, want 3", inv.Counts["assets_read"])
 			}
 			if len(inv.Repositories)+len(inv.Secrets)+len(inv.CustomRoles) != 0 {
 				t.Errorf("a skipped asset is in the inventory: %v %v %v", sortedKeys(inv.Repositories), sortedKeys(inv.Secrets), sortedKeys(inv.CustomRoles))
+			}
+		})
+	}
+}
+
+// A Cloud Run resource without an image, or without containers, is kept
+// with what is missing, counted and listed as skipped, so the rules report
+// it as unverifiable rather than lose it; it leaves no gap, since nothing
+// of it went unread.
+func TestBuilderKeepsResourcesWithoutImages(t *testing.T) {
+	tests := []struct {
+		name       string
+		asset      string
+		containers []inventory.Container
+	}{
+		{"service without containers", `{"name":"//run.googleapis.com/projects/acme-payments/locations/europe-west1/services/empty","asset_type":"run.googleapis.com/Service","resource":{"location":"europe-west1","data":{"template":{"containers":[]}}}}`,
+			[]inventory.Container{{Missing: "no containers in the v2 resource shape"}}},
+		{"v1 service without containers", `{"name":"//run.googleapis.com/projects/acme-payments/locations/europe-west1/services/empty","asset_type":"run.googleapis.com/Service","resource":{"location":"europe-west1","data":{"spec":{"template":{"spec":{}}}}}}`,
+			[]inventory.Container{{Missing: "no containers in the v1 resource shape"}}},
+		{"job in the service's shape", `{"name":"//run.googleapis.com/projects/acme-payments/locations/europe-west1/jobs/j","asset_type":"run.googleapis.com/Job","resource":{"location":"europe-west1","data":{"template":{"containers":[{"image":"gcr.io/p/j"}]}}}}`,
+			[]inventory.Container{{Missing: "no containers in the v2 resource shape"}}},
+		{"container without image", `{"name":"//run.googleapis.com/projects/acme-payments/locations/europe-west1/services/noimg","asset_type":"run.googleapis.com/Service","resource":{"location":"europe-west1","data":{"template":{"containers":[{"image":"gcr.io/p/a"},{"name":"b"}]}}}}`,
+			[]inventory.Container{{Image: "gcr.io/p/a"}, {Name: "b", Missing: "container 1 names no image"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := inventory.NewBuilder()
+			b.Add(decode(t, projectAsset), "in.ndjson:1")
+			b.Add(decode(t, tc.asset), "in.ndjson:2")
+			inv := b.Finish()
+			if len(inv.Runs) != 1 {
+				t.Fatalf("runs = %v, want the resource kept", inv.Runs)
+			}
+			if got := inv.Runs[0].Containers; fmt.Sprint(got) != fmt.Sprint(tc.containers) {
+				t.Errorf("containers = %+v, want %+v", got, tc.containers)
+			}
+			missing := tc.containers[len(tc.containers)-1].Missing
+			if inv.SkippedTotal != 1 || inv.Skipped[0].Where != "in.ndjson:2" || !strings.Contains(inv.Skipped[0].Reason, missing) {
+				t.Errorf("skipped = %+v, want in.ndjson:2 saying %q", inv.Skipped, missing)
+			}
+			if inv.Counts["containers_without_image"] != 1 {
+				t.Errorf("containers_without_image = %d, want 1", inv.Counts["containers_without_image"])
+			}
+			if len(inv.Gaps) != 0 {
+				t.Errorf("gaps = %+v, want none", inv.Gaps)
 			}
 		})
 	}

@@ -105,6 +105,9 @@ type Project struct {
 type Container struct {
 	Name  string
 	Image string
+	// Missing says why Image is empty: the resource named no image for
+	// the container, or no container at all.
+	Missing string
 }
 
 // RunResource is a Cloud Run service or job.
@@ -168,6 +171,8 @@ type Inventory struct {
 	SkippedTotal int
 	// Counts counts what was read, by category.
 	Counts map[string]int
+
+	gaps []gapScope // Gaps, prepared for coverage questions
 }
 
 // Gap is something the scan could not read, and so what it leaves

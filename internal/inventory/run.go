@@ -50,16 +50,18 @@ func parseRun(n *Node, d map[string]*structpb.Value, location string) (*RunResou
 			rr.ServiceAccount = str(d, "template", "template", "serviceAccount")
 		}
 	}
+	// A container without an image, or a resource without containers, is
+	// kept: the rules report it as unverifiable instead of losing it.
 	for i, c := range containers {
 		f := c.GetStructValue().GetFields()
-		img := str(f, "image")
-		if img == "" {
-			return nil, fmt.Errorf("container %d has no image", i)
+		ct := Container{Name: str(f, "name"), Image: str(f, "image")}
+		if ct.Image == "" {
+			ct.Missing = fmt.Sprintf("container %d names no image", i)
 		}
-		rr.Containers = append(rr.Containers, Container{Name: str(f, "name"), Image: img})
+		rr.Containers = append(rr.Containers, ct)
 	}
 	if len(rr.Containers) == 0 {
-		return nil, fmt.Errorf("no containers in the %s resource shape", rr.Shape)
+		rr.Containers = []Container{{Missing: "no containers in the " + rr.Shape + " resource shape"}}
 	}
 	return rr, nil
 }

@@ -10,12 +10,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -174,16 +176,25 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 					if len(bytes.TrimSpace(l)) == 0 {
 						continue
 					}
+					if line == 1 {
+						l = bytes.TrimPrefix(l, utf8BOM)
+					}
 					a, err := DecodeAsset(l)
 					if err != nil {
 						where := fmt.Sprintf("%s:%d", name, line)
 						b.Skip(where, "malformed asset: "+err.Error())
-						badMu.Lock()
-						badCount++
-						if firstBad == 0 || line < firstBad {
-							firstBad = line
+						// What the line held is unknown; where it still
+						// names its asset, only that asset is.
+						if g, known := malformedGap(l, where, err); known {
+							b.Gap(g)
+						} else {
+							badMu.Lock()
+							badCount++
+							if firstBad == 0 || line < firstBad {
+								firstBad = line
+							}
+							badMu.Unlock()
 						}
-						badMu.Unlock()
 						continue
 					}
 					b.Add(a, fmt.Sprintf("%s:%d", name, line))
@@ -237,7 +248,66 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 		return lines, readErr
 	}
 	if badCount > 0 {
-		return lines, fmt.Errorf("%d malformed line(s), the first at %s:%d; see skipped", badCount, name, firstBad)
+		return lines, fmt.Errorf("%d malformed line(s) that name no asset, the first at %s:%d; see skipped", badCount, name, firstBad)
 	}
 	return lines, nil
+}
+
+// utf8BOM is the byte-order mark some editors and tools put at the start of
+// a UTF-8 file; it is not part of the first asset.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+var (
+	nameRe      = regexp.MustCompile(`"name"\s*:\s*"((?:[^"\\]|\\.)*)"`)
+	assetTypeRe = regexp.MustCompile(`"asset_?[tT]ype"\s*:\s*"([^"\\]*)"`)
+	policyRe    = regexp.MustCompile(`"iam_?[pP]olicy"\s*:`)
+	resourceRe  = regexp.MustCompile(`"resource"\s*:`)
+)
+
+// malformedGap describes what a line that does not decode leaves unknown.
+// A line that still names its asset and type (a bad field, a cut-off line)
+// hides that asset only; known says so. Any other line may have held
+// anything. The name and type are read leniently, with the first match:
+// a line whose data carries its own "name" field first names that, which
+// only narrows the gap to an asset of the right type and project.
+func malformedGap(line []byte, where string, err error) (g inventory.Gap, known bool) {
+	g = inventory.Gap{Scope: where, Reason: "malformed line: " + err.Error(), Fix: "correct the line or export the assets again"}
+	var head struct {
+		Name       string          `json:"name"`
+		AssetType  string          `json:"asset_type"`
+		AssetType2 string          `json:"assetType"`
+		Resource   json.RawMessage `json:"resource"`
+		IAMPolicy  json.RawMessage `json:"iam_policy"`
+		IAMPolicy2 json.RawMessage `json:"iamPolicy"`
+	}
+	if json.Unmarshal(line, &head) == nil {
+		g.Asset, g.AssetType = head.Name, head.AssetType+head.AssetType2
+		hasPolicy := head.IAMPolicy != nil || head.IAMPolicy2 != nil
+		switch {
+		case head.Resource != nil && !hasPolicy:
+			g.ContentType = inventory.ContentResource
+		case head.Resource == nil && hasPolicy:
+			g.ContentType = inventory.ContentIAMPolicy
+		}
+	} else {
+		// Not JSON at all (cut off, say): the first name and type in it,
+		// and the content it had begun.
+		if m := nameRe.FindSubmatch(line); m != nil {
+			g.Asset = string(m[1])
+		}
+		if m := assetTypeRe.FindSubmatch(line); m != nil {
+			g.AssetType = string(m[1])
+		}
+		hasPolicy, hasResource := policyRe.Match(line), resourceRe.Match(line)
+		switch {
+		case hasPolicy && !hasResource:
+			g.ContentType = inventory.ContentIAMPolicy
+		case hasResource && !hasPolicy:
+			// A cut-off resource line may have gone on to a policy.
+		}
+	}
+	if !strings.HasPrefix(g.Asset, "//") || g.AssetType == "" {
+		return inventory.Gap{Scope: where, Reason: g.Reason, Fix: g.Fix}, false
+	}
+	return g, true
 }

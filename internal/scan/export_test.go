@@ -262,8 +262,10 @@ func TestDecodeAssetErrors(t *testing.T) {
 	}
 }
 
-// A malformed line is skipped with its file and line, the stream reads on,
-// and the error names the first bad line.
+// A malformed line is skipped with its file and line and the stream reads
+// on. A line that still names its asset (line 2, cut off) leaves a gap for
+// that asset alone; the error counts the lines that name nothing, which may
+// have held anything, and names the first of them.
 func TestReadExportMalformed(t *testing.T) {
 	data := readFile(t, "malformed.ndjson")
 	for _, workers := range []int{1, 3} {
@@ -273,10 +275,15 @@ func TestReadExportMalformed(t *testing.T) {
 			if n != 10 {
 				t.Errorf("lines = %d, want 10", n)
 			}
-			if err == nil || err.Error() != "3 malformed line(s), the first at malformed.ndjson:2; see skipped" {
-				t.Errorf("error = %v, want 3 malformed lines, the first at line 2", err)
+			if err == nil || err.Error() != "2 malformed line(s) that name no asset, the first at malformed.ndjson:4; see skipped" {
+				t.Errorf("error = %v, want 2 malformed lines naming no asset, the first at line 4", err)
 			}
 			inv := b.Finish()
+			want := inventory.Gap{Scope: "malformed.ndjson:2", AssetType: "run.googleapis.com/Service",
+				Asset: "//run.googleapis.com/projects/acme-payments/locations/l/services/broken"}
+			if len(inv.Gaps) != 1 || inv.Gaps[0].Scope != want.Scope || inv.Gaps[0].Asset != want.Asset || inv.Gaps[0].AssetType != want.AssetType || inv.Gaps[0].ContentType != "" {
+				t.Errorf("gaps = %+v, want one for line 2's service, either content", inv.Gaps)
+			}
 			var wheres []string
 			for _, s := range inv.Skipped {
 				wheres = append(wheres, s.Where)
@@ -285,14 +292,15 @@ func TestReadExportMalformed(t *testing.T) {
 				}
 			}
 			slices.Sort(wheres)
-			// Line 9 decodes but the builder cannot use it (no containers).
+			// Line 9 decodes; its service has no containers, which is
+			// listed and kept as unverifiable.
 			if want := []string{"malformed.ndjson:2", "malformed.ndjson:4", "malformed.ndjson:8", "malformed.ndjson:9"}; !slices.Equal(wheres, want) {
 				t.Errorf("skipped at %v, want %v", wheres, want)
 			}
 			// The good lines around the bad ones were read: the project,
-			// the ledger service, the ignored instance, the repository on
-			// the last line (no newline).
-			if inv.Counts["assets_read"] != 5 || inv.Counts["assets_ignored"] != 1 || len(inv.Runs) != 1 || len(inv.Repositories) != 1 || inv.Project("acme-payments") == nil {
+			// the ledger service, the ignored instance, the service without
+			// containers, the repository on the last line (no newline).
+			if inv.Counts["assets_read"] != 5 || inv.Counts["assets_ignored"] != 1 || len(inv.Runs) != 2 || inv.Counts["containers_without_image"] != 1 || len(inv.Repositories) != 1 || inv.Project("acme-payments") == nil {
 				t.Errorf("good lines not all read: counts %v, runs %d, repositories %d", inv.Counts, len(inv.Runs), len(inv.Repositories))
 			}
 		})
@@ -316,7 +324,7 @@ func TestReadExportLineNumbers(t *testing.T) {
 	for _, workers := range []int{1, 2, 7} {
 		b := inventory.NewBuilder()
 		n, err := scan.ReadExport(context.Background(), "big.ndjson", bytes.NewReader(buf.Bytes()), b, workers)
-		if n != 1000 || err == nil || !strings.Contains(err.Error(), "8 malformed line(s), the first at big.ndjson:1;") {
+		if n != 1000 || err == nil || !strings.Contains(err.Error(), "8 malformed line(s) that name no asset, the first at big.ndjson:1;") {
 			t.Errorf("workers=%d: %d lines, error %v", workers, n, err)
 		}
 		inv := b.Finish()
@@ -354,10 +362,13 @@ func TestReadExportLongLine(t *testing.T) {
 		if n != 10 {
 			t.Errorf("%s: %d lines, want 10", name, n)
 		}
-		if err == nil || !strings.Contains(err.Error(), "the first at "+name+":6;") {
-			t.Errorf("%s: error = %v, want the cut line 6 reported", name, err)
+		if err != nil {
+			t.Errorf("%s: error = %v, want none: the cut line still names its asset", name, err)
 		}
 		inv := b.Finish()
+		if len(inv.Gaps) != 1 || inv.Gaps[0].Scope != name+":6" || inv.Gaps[0].Asset != "//run.googleapis.com/projects/987654321098/locations/l/services/big" {
+			t.Errorf("%s: gaps = %+v, want the cut line 6 as a gap for its service", name, inv.Gaps)
+		}
 		var found bool
 		for _, r := range inv.Runs {
 			found = found || r.Name == "big"
@@ -442,9 +453,10 @@ func TestCollect(t *testing.T) {
 		gaps[filepath.Base(g.Scope)] = g.Reason
 	}
 	wantGaps := map[string]string{
-		"2-vanished.ndjson":  "opening " + files[1],
-		"3-malformed.ndjson": "3 malformed line(s), the first at " + files[2] + ":2",
-		"5-dir.ndjson":       "reading " + files[4],
+		"2-vanished.ndjson":    "opening " + files[1],
+		"3-malformed.ndjson:2": "malformed line: ",
+		"3-malformed.ndjson":   "2 malformed line(s) that name no asset, the first at " + files[2] + ":4",
+		"5-dir.ndjson":         "reading " + files[4],
 	}
 	if len(gaps) != len(wantGaps) {
 		t.Errorf("gaps = %+v, want %d", inv.Gaps, len(wantGaps))
@@ -459,7 +471,7 @@ func TestCollect(t *testing.T) {
 	}
 	// The readable files were all read: 1 + 10 + 4 lines, of which the
 	// malformed file's 3 undecodable and 2 blank lines add no asset.
-	if inv.Counts["assets_read"] != 1+5+4 || len(inv.Runs) != 1 || inv.Nodes["projects/987654321098"] == nil || !inv.Nodes["projects/987654321098"].HasPolicy {
+	if inv.Counts["assets_read"] != 1+5+4 || len(inv.Runs) != 2 || inv.Nodes["projects/987654321098"] == nil || !inv.Nodes["projects/987654321098"].HasPolicy {
 		t.Errorf("not every readable file was read: counts %v", inv.Counts)
 	}
 	if want := []string{"1-resources.ndjson 1", "2-vanished.ndjson 1", "3-malformed.ndjson 11", "4-policies.ndjson.gz 15", "5-dir.ndjson 15"}; !slices.Equal(progress, want) {

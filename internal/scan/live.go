@@ -374,16 +374,38 @@ func (l *Live) gap(ctx context.Context, st stream, err error) inventory.Gap {
 		}
 	}
 	l.mu.Unlock()
-	g := inventory.Gap{Scope: st.parent, AssetType: st.assetType}
+	g := inventory.Gap{Scope: st.parent, AssetType: st.assetType, ContentType: st.content.String(), Fix: fix(ctx, err, st)}
 	what := st.content.String() + " content"
 	if st.above != "" {
 		what = st.content.String() + " content above the scope " + st.above
+		if st.assetType != inventory.TypeRole {
+			// The stream was for the one node above the scope.
+			g.Asset = "//cloudresourcemanager.googleapis.com/" + st.parent
+		}
 	}
 	g.Reason = fmt.Sprintf("%s not read completely (%d page(s), %d asset(s) read): %s", what, read.Pages, read.Assets, describe(ctx, err))
 	if st.above != "" {
-		g.Reason += "; grants inherited from it are not counted"
+		g.Reason += "; grants inherited from it are undecided"
 	}
 	return g
+}
+
+// fix says in one line how to close the gap a stream's error left.
+func fix(ctx context.Context, err error, st stream) string {
+	if errors.Is(context.Cause(ctx), errDeadline) && endedByContext(err) {
+		return "raise --timeout (or AUDIT_TIMEOUT), or lower the load on the quota"
+	}
+	switch status.Code(err) {
+	case codes.PermissionDenied:
+		return "grant the audit's principal roles/cloudasset.viewer on " + st.parent + " (and enable the Cloud Asset API in its quota project)"
+	case codes.ResourceExhausted:
+		return "lower --list-assets-qpm or run when other ListAssets callers are idle; see docs/scale.md"
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return "run again: the service was unavailable"
+	case codes.InvalidArgument, codes.NotFound:
+		return "check the scope " + st.parent + " exists"
+	}
+	return "run again; if it persists, see the error"
 }
 
 // describe names an error by its status code as the API spells it, or says

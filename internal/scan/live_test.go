@@ -384,8 +384,8 @@ func TestLiveProjectScopeDeniedAboveIsAGap(t *testing.T) {
 	var got []string
 	for _, g := range inv.Gaps {
 		got = append(got, g.Scope+" "+g.AssetType)
-		if !strings.Contains(g.Reason, "above the scope projects/acme-payments") || !strings.Contains(g.Reason, "not counted") {
-			t.Errorf("gap reason %q does not say the inherited grants are missing", g.Reason)
+		if !strings.Contains(g.Reason, "above the scope projects/acme-payments") || !strings.Contains(g.Reason, "inherited from it are undecided") {
+			t.Errorf("gap reason %q does not say the inherited grants are undecided", g.Reason)
 		}
 	}
 	sort.Strings(got)
