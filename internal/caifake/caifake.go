@@ -84,11 +84,12 @@ type Server struct {
 	// projectIDs maps project ids to numbers, for parents named by id.
 	projectIDs map[string]string
 
-	mu      sync.Mutex
-	latency time.Duration
-	faults  []*fault
-	queries map[string][]*assetpb.Asset
-	stats   Stats
+	mu        sync.Mutex
+	latency   time.Duration
+	pageLimit int
+	faults    []*fault
+	queries   map[string][]*assetpb.Asset
+	stats     Stats
 
 	grpc *grpc.Server
 	lis  net.Listener
@@ -157,6 +158,15 @@ func Load(r io.Reader) ([]*assetpb.Asset, error) {
 	}
 }
 
+// SetPageLimit makes every page hold at most n assets, whatever page_size
+// asks: a service may return fewer results than asked (AIP-158), and small
+// pages let tests cut a stream part way. n ≤ 0 removes the limit.
+func (s *Server) SetPageLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pageLimit = n
+}
+
 // SetLatency delays every ListAssets call by d, as a slow page would.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
@@ -223,7 +233,7 @@ func (s *Server) ListAssets(ctx context.Context, req *assetpb.ListAssetsRequest)
 	s.mu.Lock()
 	s.stats.Calls++
 	s.stats.MaxPageSize = max(s.stats.MaxPageSize, int(req.GetPageSize()))
-	latency := s.latency
+	latency, limit := s.latency, s.pageLimit
 	s.mu.Unlock()
 	if latency > 0 {
 		t := time.NewTimer(latency)
@@ -241,6 +251,9 @@ func (s *Server) ListAssets(ctx context.Context, req *assetpb.ListAssetsRequest)
 		return nil, s.fail(status.Errorf(codes.InvalidArgument, "page_size must be between 1 and %d, got %d", MaxPageSize, size))
 	case size == 0:
 		size = DefaultPageSize
+	}
+	if limit > 0 {
+		size = min(size, limit)
 	}
 	key := queryKey(req)
 	offset, page := 0, 0

@@ -39,6 +39,13 @@ type Config struct {
 	// RemoteRepos is the share of projects with a remote repository whose
 	// upstream password is in Secret Manager.
 	RemoteRepos float64
+	// Inherited adds grants that decide verdicts from above the projects:
+	// a platform deployer bound at the organization, whose registry read
+	// is granted on every top-level folder, so that it lacks read only in
+	// projects directly under the organization (planted findings). A scan
+	// that missed the organization's or a folder's policy would misjudge
+	// them.
+	Inherited bool
 	// Findings is the share of each kind of case that is planted broken:
 	// services and jobs given a deployer who cannot read their images,
 	// (project, shared repository) pairs whose Cloud Run service agent is
@@ -134,6 +141,8 @@ const (
 	region   = "us-central1"
 	registry = "gen-registry" // the project holding the shared repositories
 	domain   = "gen.example"
+	// platform deploys everywhere when Config.Inherited is set.
+	platform = "serviceAccount:platform@gen-admin.iam.gserviceaccount.com"
 )
 
 // generator writes one organization.
@@ -178,7 +187,7 @@ func Generate(cfg Config, res, iam io.Writer) ([]Expected, Stats, error) {
 		if len(folders) > 0 && i%10 != 9 {
 			anc = folders[i%len(folders)]
 		}
-		g.projectContents(i, append([]string{"projects/" + projectNumber(i)}, anc...))
+		g.projectContents(i, append([]string{"projects/" + projectNumber(i)}, anc...), registryAnc)
 	}
 	g.sharedRepos(registryAnc)
 	if g.err == nil {
@@ -278,7 +287,11 @@ func (g *generator) org() {
 	name := "//cloudresourcemanager.googleapis.com/organizations/" + g.cfg.Org
 	anc := []string{"organizations/" + g.cfg.Org}
 	g.resource(name, typeOrg, "", anc, "", obj{"name": "organizations/" + g.cfg.Org, "displayName": domain, "lifecycleState": "ACTIVE"})
-	g.policy(name, typeOrg, anc, g.fillers(4, fillerRoles, "gen-admin"))
+	bs := g.fillers(4, fillerRoles, "gen-admin")
+	if g.cfg.Inherited {
+		bs = append(bs, binding{Role: "roles/run.developer", Members: []string{platform}})
+	}
+	g.policy(name, typeOrg, anc, bs)
 	// An organization custom role that deploys: planted deployers use it
 	// half the time, so custom-role resolution is exercised.
 	role := "organizations/" + g.cfg.Org + "/roles/genDeployer"
@@ -306,7 +319,11 @@ func (g *generator) folders() [][]string {
 		g.resource(name, typeFolder, "//cloudresourcemanager.googleapis.com/"+parent, anc, "", obj{
 			"name": "folders/" + id, "displayName": fmt.Sprintf("folder-%d", i), "parent": parent, "lifecycleState": "ACTIVE",
 		})
-		g.policy(name, typeFolder, anc, g.fillers(2, fillerRoles, "gen-admin"))
+		bs := g.fillers(2, fillerRoles, "gen-admin")
+		if g.cfg.Inherited && i < top {
+			bs = append(bs, binding{Role: "roles/artifactregistry.reader", Members: []string{platform}})
+		}
+		g.policy(name, typeFolder, anc, bs)
 		g.stats.Folders++
 		out = append(out, anc)
 	}
@@ -345,7 +362,7 @@ type runUse struct {
 	shared int      // shared repository index, or -1
 }
 
-func (g *generator) projectContents(i int, anc []string) {
+func (g *generator) projectContents(i int, anc, registryAnc []string) {
 	g.project(i, anc)
 	num, id := projectNumber(i), projectID(i)
 	projName := "//cloudresourcemanager.googleapis.com/projects/" + num
@@ -400,6 +417,16 @@ func (g *generator) projectContents(i int, anc []string) {
 		}
 		resName := "//run.googleapis.com/projects/" + id + "/locations/" + region + "/" + u.kind + "/" + u.name
 		g.runResource(u, resName, projName, anc, id, num, deployer, images, (i+k)%2 == 0)
+		if g.cfg.Inherited {
+			// The platform deployer reads through a folder: not in
+			// projects outside every folder.
+			if !underFolder(anc) {
+				g.expect("DEPLOYER_CANNOT_READ_IMAGE", resName, platform, own)
+			}
+			if u.shared >= 0 && !underFolder(registryAnc) {
+				g.expect("DEPLOYER_CANNOT_READ_IMAGE", resName, platform, sharedRepo(shared))
+			}
+		}
 
 		// The resource's own policy, and perhaps a planted deployer who
 		// holds no reader role anywhere.
@@ -427,6 +454,16 @@ func (g *generator) projectContents(i int, anc []string) {
 	if g.rng.Float64() < g.cfg.RemoteRepos {
 		g.remoteRepo(id, num, projName, anc)
 	}
+}
+
+// underFolder reports whether an ancestry passes through a folder.
+func underFolder(anc []string) bool {
+	for _, a := range anc {
+		if len(a) > len("folders/") && a[:len("folders/")] == "folders/" {
+			return true
+		}
+	}
+	return false
 }
 
 func sharedRepo(k int) string {

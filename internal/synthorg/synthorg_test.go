@@ -117,6 +117,8 @@ func TestAuditFindsExactlyThePlanted(t *testing.T) {
 	}{
 		{"planted", func(*Config) {}},
 		{"clean", func(c *Config) { c.Findings = 0 }},
+		{"inherited grants", func(c *Config) { c.Inherited = true }},
+		{"inherited grants, no folders", func(c *Config) { c.Inherited, c.Folders = true, 0 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := small()
@@ -130,6 +132,17 @@ func TestAuditFindsExactlyThePlanted(t *testing.T) {
 				}
 			} else if len(expected) != 0 {
 				t.Fatalf("a clean organization planted %d findings", len(expected))
+			}
+			if cfg.Inherited {
+				platform := 0
+				for _, e := range expected {
+					if strings.HasPrefix(e.Principal, "serviceAccount:platform@") {
+						platform++
+					}
+				}
+				if platform == 0 || cfg.Folders > 0 && platform >= st.Services+st.Jobs {
+					t.Fatalf("%d platform findings for %d services and jobs: the inherited grants decide nothing", platform, st.Services+st.Jobs)
+				}
 			}
 			inv := inventoryOf(t, res, iam)
 			eng := access.New(inv, access.Predefined(), access.Options{})
@@ -156,7 +169,9 @@ func TestAuditFindsExactlyThePlanted(t *testing.T) {
 			for _, r := range rows {
 				verdicts[r.Verdict]++
 			}
-			if verdicts[audit.VerdictPublic] == 0 || verdicts[audit.VerdictOK] == 0 || verdicts[audit.VerdictUnverified] != 0 {
+			// Without folders the platform deployer reads nothing: no image is OK.
+			allAtRisk := cfg.Inherited && cfg.Folders == 0
+			if verdicts[audit.VerdictPublic] == 0 || (verdicts[audit.VerdictOK] == 0) != allAtRisk || verdicts[audit.VerdictUnverified] != 0 {
 				t.Errorf("verdicts %v: want public and OK images, none unverified", verdicts)
 			}
 		})
