@@ -151,8 +151,20 @@ func TestLiveGapsAndFailures(t *testing.T) {
 				}
 			}
 			if tc.code == exitFailed {
-				if _, err := os.Stat(filepath.Join(out, "summary.json")); err == nil {
-					t.Error("a failed run wrote a summary")
+				// A failed run's summary says so, and nothing else is left.
+				b, err := os.ReadFile(filepath.Join(out, "summary.json"))
+				if err != nil {
+					t.Fatalf("a failed run wrote no summary: %v", err)
+				}
+				var sum struct {
+					Status, Error string
+					Complete      bool
+				}
+				if err := json.Unmarshal(b, &sum); err != nil || sum.Status != "failed" || sum.Error == "" || sum.Complete {
+					t.Errorf("summary of a failed run = %s, want status failed with the error", b)
+				}
+				if _, err := os.Stat(filepath.Join(out, "findings.jsonl")); err == nil {
+					t.Error("a failed run wrote findings")
 				}
 				return
 			}
@@ -237,7 +249,7 @@ func TestExportFromCloudStorage(t *testing.T) {
 	if got, want := readOut(t, gcs, "findings.jsonl"), readOut(t, local, "findings.jsonl"); !bytes.Equal(got, want) {
 		t.Errorf("findings from gs:// differ from the local export's:\n%s", firstDiff(string(want), string(got)))
 	}
-	if code, stderr, _ := runCollect(t, noEnv, "--export", "gs://acme-cai/absent"); code != exitFailed || !strings.Contains(stderr, "gs://acme-cai/absent") {
+	if code, stderr, _ := runCollect(t, noEnv, "--export", "gs://acme-cai/absent"); code != exitUsage || !strings.Contains(stderr, "gs://acme-cai/absent") {
 		t.Errorf("absent prefix: exit %d, stderr %s", code, stderr)
 	}
 }

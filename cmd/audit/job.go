@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"runtime/debug"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/runaudit/runaudit/internal/audit"
 	"github.com/runaudit/runaudit/internal/inventory"
 	"github.com/runaudit/runaudit/internal/report"
+	"github.com/runaudit/runaudit/internal/scan"
 )
 
 // buildVersion is set with -ldflags "-X main.buildVersion=…".
@@ -45,10 +48,24 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 
 	// 1. Collect.
 	inv, source, err := collect(ctx, cfg, log, stderr)
+	if errors.Is(err, scan.ErrNoInput) || errors.Is(err, fs.ErrNotExist) {
+		return res, fmt.Errorf("%w: %v", errUsage, err)
+	}
 	if err != nil {
 		return res, fmt.Errorf("collecting the inventory: %w", err)
 	}
 	res.Summary.Source, res.Summary.Scope = source, scopeOf(source, inv)
+	sig, stopped := interrupted(ctx)
+	if stopped {
+		// What was read is evaluated and written, marked incomplete; the
+		// collection's own gaps say what is missing.
+		ctx = context.WithoutCancel(ctx)
+		inv.Gaps = append(inv.Gaps, inventory.Gap{Scope: res.Summary.Scope, Reason: "the run was interrupted by " + sig.Error() + " during collection", Fix: "run the audit again to the end"})
+	}
+	if inv.Counts["assets_read"] == 0 && !stopped {
+		return res, fmt.Errorf("%w: nothing to audit: %s held no readable asset%s", errUsage, source, gapList(inv.Gaps))
+	}
+	inv.Gaps = append(inv.Gaps, inventory.Missing(inv, res.Summary.Scope)...)
 
 	// 2. Evaluate.
 	opts, err := accessOptions(ctx, cfg, at)
@@ -69,8 +86,14 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 	res.Summary.FinishedAt = time.Now().UTC()
 	audit.Summarize(&res.Summary, inv, res.Findings)
 
-	// 3. Write.
-	if err := write(ctx, cfg, res, log); err != nil {
+	if stopped {
+		res.Summary.Status = "interrupted"
+	}
+
+	// 3. Write. An interrupted run writes its local outputs only: a
+	// partial run must not replace the day's run in BigQuery or the
+	// uploaded reports.
+	if err := write(ctx, cfg, res, log, !stopped); err != nil {
 		return res, err
 	}
 	if !cfg.Quiet {
@@ -90,6 +113,18 @@ func scopeOf(source string, inv *inventory.Inventory) string {
 		return "organizations/" + inv.Organization
 	}
 	return fmt.Sprintf("%d projects", len(inv.Projects))
+}
+
+// gapList appends the first gaps to a message.
+func gapList(gaps []inventory.Gap) string {
+	if len(gaps) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, g := range gaps[:min(len(gaps), 3)] {
+		parts = append(parts, g.Scope+": "+g.Reason)
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
 }
 
 func newRunID(t time.Time) string {

@@ -161,8 +161,10 @@ func logFinished(log *slog.Logger, res audit.Result, code int) {
 	switch code {
 	case exitPartial:
 		status, level = "incomplete", slog.LevelWarn
-	case exitFailed:
+	case exitFailed, exitUsage:
 		status, level = "failed", slog.LevelError
+	case exitSIGINT, exitSIGTERM:
+		status, level = "interrupted", slog.LevelWarn
 	}
 	actionable := 0
 	for _, f := range res.Findings {

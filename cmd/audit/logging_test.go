@@ -167,7 +167,7 @@ func TestFinalLogLine(t *testing.T) {
 	}{
 		{"complete", "../../examples/acme", exitOK, "INFO", "complete"},
 		{"gaps", bad, exitPartial, "WARNING", "incomplete"},
-		{"failed", filepath.Join(dir, "absent"), exitFailed, "ERROR", "failed"},
+		{"failed", filepath.Join(dir, "absent"), exitUsage, "ERROR", "failed"},
 	}
 	t.Setenv("CLOUD_RUN_JOB", "runaudit")
 	for _, tc := range tests {
@@ -188,7 +188,7 @@ func TestFinalLogLine(t *testing.T) {
 			if !strings.HasPrefix(last["message"].(string), "audit finished: ") {
 				t.Errorf("last message = %q", last["message"])
 			}
-			if tc.code == exitFailed {
+			if tc.status == "failed" {
 				return
 			}
 			labels, _ := last[labelsKey].(map[string]any)

@@ -119,7 +119,7 @@ func TestExitCodes(t *testing.T) {
 		{"no input", nil, nil, exitUsage, "give --export"},
 		{"unknown flag", []string{"--nope"}, nil, exitUsage, "flag provided but not defined"},
 		{"stray argument", []string{"--export", "x", "y"}, nil, exitUsage, `unexpected argument "y"`},
-		{"missing export", []string{"--export", filepath.Join(dir, "absent")}, nil, exitFailed, "absent"},
+		{"missing export", []string{"--export", filepath.Join(dir, "absent")}, nil, exitUsage, "absent"},
 		{"malformed line is a gap", []string{"--export", bad}, nil, exitPartial, "bad.ndjson:"},
 		{"export from the environment", nil, map[string]string{"AUDIT_EXPORT": "../../examples/acme"}, exitOK, "scan: complete"},
 		{"bad environment value", []string{"--export", bad}, map[string]string{"AUDIT_AT": "yesterday"}, exitUsage, "AUDIT_AT"},

@@ -19,7 +19,7 @@ import (
 )
 
 // WorkbookName is the workbook's file name in the output directory.
-const WorkbookName = "report.xlsx"
+const WorkbookName = report.Workbook
 
 // OutputConfig says where results go.
 type OutputConfig struct {
@@ -66,7 +66,7 @@ func (c *OutputConfig) check() error {
 // write sends the result to every configured sink. Sinks are independent:
 // one failing does not keep the others from writing, and every failure is
 // returned.
-func write(ctx context.Context, cfg *Config, res audit.Result, log *slog.Logger) error {
+func write(ctx context.Context, cfg *Config, res audit.Result, log *slog.Logger, remote bool) error {
 	c := cfg.Output
 	paths, err := report.WriteLocal(c.Dir, res)
 	if err != nil {
@@ -89,6 +89,12 @@ func write(ctx context.Context, cfg *Config, res audit.Result, log *slog.Logger)
 	}
 	log.Info("outputs written", "dir", c.Dir, "files", len(paths))
 
+	if !remote {
+		if c.ReportURI != "" || c.BQDataset != "" {
+			log.Warn("the run was interrupted: nothing is uploaded or written to BigQuery")
+		}
+		return errors.Join(errs...)
+	}
 	if c.ReportURI != "" {
 		if err := upload(ctx, c.ReportURI, res.Summary, paths, log); err != nil {
 			errs = append(errs, err)

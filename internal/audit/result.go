@@ -68,6 +68,11 @@ type Summary struct {
 	FinishedAt   time.Time `json:"finished_at"`
 	// EvaluatedAt is the time IAM conditions were evaluated at.
 	EvaluatedAt time.Time `json:"evaluated_at"`
+	// Status is "complete", "incomplete" (gaps), "interrupted" (a signal
+	// stopped the run; what was known is written, with gaps) or "failed"
+	// (Error says why; do not trust other outputs).
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
 	// Complete is false whenever Gaps is non-empty.
 	Complete bool  `json:"complete"`
 	Gaps     []Gap `json:"gaps"`

@@ -135,6 +135,7 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 				f.Kind, f.Severity = ResourceNotRead, Info
 				f.Reason = fmt.Sprintf("image %s is served by repository %s in project %s, whose Project asset the scan did not read (%s); whether the deployers and the Cloud Run service agent can read it cannot be verified.", c.Image, ref.RepositoryName(), ref.Project, gapWords(g))
 				f.DependsOn = []string{gapRef(g)}
+				f.WouldBe, f.WouldBeSeverity = ImageOutsideOrganization, Info
 			} else {
 				f.Kind, f.Severity = ImageOutsideOrganization, Info
 				f.Reason = fmt.Sprintf("image %s is served by repository %s in project %s, which the scan did not cover; whether the deployers and the Cloud Run service agent can read it cannot be verified.", c.Image, ref.RepositoryName(), ref.Project)
@@ -153,6 +154,7 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 				f.Kind, f.Severity = ResourceNotRead, Info
 				f.Reason = fmt.Sprintf("image %s names repository %s, which is not in the inventory of project %s, but the scan of repositories there was incomplete (%s); whether it exists and who can read it cannot be verified.", c.Image, f.Repository, p.ID, gapWords(g))
 				f.DependsOn = []string{gapRef(g)}
+				f.WouldBe, f.WouldBeSeverity = ImageRepositoryNotFound, Info
 			} else {
 				f.Kind, f.Severity = ImageRepositoryNotFound, Info
 				f.Reason = fmt.Sprintf("image %s names repository %s, which is not in the inventory of its project %s: the repository does not exist, so a new deploy of this image fails whoever deploys it.", c.Image, f.Repository, p.ID)
@@ -614,6 +616,7 @@ func (ev *evaluator) secretCheck(repo *inventory.Repository) (Finding, bool) {
 			// Absence is not evidence: the list was not read whole.
 			f.Kind, f.Severity = ResourceNotRead, Info
 			f.DependsOn = []string{gapRef(g)}
+			f.WouldBe, f.WouldBeSeverity = SecretNotFound, Low
 			f.Reason = fmt.Sprintf("remote repository %s reads its upstream password from %s, which is not in the inventory of project %s, but the scan of secrets there was incomplete (%s); whether the secret exists and the Artifact Registry service agent can access it cannot be verified.", f.Repository, f.Secret, p.ID, gapWords(g))
 			return f, true
 		}

@@ -500,3 +500,158 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// evaluateWithGaps runs the rules over base plus assets, with gaps
+// recorded as a partial scan would.
+func evaluateWithGaps(t *testing.T, gaps []inventory.Gap, assets ...string) ([]Finding, []InventoryRow) {
+	t.Helper()
+	b := inventory.NewBuilder()
+	for i, line := range mergePolicies(t, append(base(), assets...)) {
+		a, err := scan.DecodeAsset([]byte(line))
+		if err != nil {
+			t.Fatalf("asset %d: %v\n%s", i, err, line)
+		}
+		b.Add(a, fmt.Sprintf("case:%d", i))
+	}
+	for _, g := range gaps {
+		b.Gap(g)
+	}
+	inv := b.Finish()
+	eng := access.New(inv, access.Predefined(), access.Options{})
+	fs, rows, err := Evaluate(context.Background(), inv, eng, Options{Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs, rows
+}
+
+// Each rule consults the coverage model: what a gap could change is
+// undecided, named by kind, with the gap in depends_on; what it cannot
+// touch stays decided.
+func TestGapsMakeAnswersUndecided(t *testing.T) {
+	gap := func(scope, assetType, content string) inventory.Gap {
+		return inventory.Gap{Scope: scope, AssetType: assetType, ContentType: content, Reason: "PERMISSION_DENIED"}
+	}
+	secret := "projects/app/secrets/hub/versions/1"
+	tests := []struct {
+		name    string
+		gaps    []inventory.Gap
+		assets  []string
+		want    []string
+		verdict Verdict
+	}{
+		{"no gap: the project grant decides", nil,
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser), policy("app", "roles/artifactregistry.reader", devUser)},
+			nil, VerdictOK},
+		{"project policies unread: a missing reader grant is undecided, not a finding",
+			[]inventory.Gap{gap("organizations/1", inventory.TypeProject, inventory.ContentIAMPolicy)},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app/locations/europe-west1/services/web", "roles/run.developer", devUser)},
+			[]string{"IAM_POLICY_NOT_READ INFO user:dev@x.example local"}, VerdictUnverified},
+		{"a read project policy is complete: the gap elsewhere changes nothing",
+			[]inventory.Gap{gap("projects/reg", inventory.TypeProject, inventory.ContentIAMPolicy)},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser)},
+			[]string{"DEPLOYER_CANNOT_READ_IMAGE MEDIUM user:dev@x.example local"}, VerdictAtRisk},
+		{"a folder's policy unread: the service agent's cross-project read is undecided, not CRITICAL",
+			[]inventory.Gap{{Scope: "folders/10", AssetType: inventory.TypeFolder, ContentType: inventory.ContentIAMPolicy, Asset: "//cloudresourcemanager.googleapis.com/folders/10", Reason: "denied"}},
+			[]string{serviceAsset("app", "web", "", sharedImg), policy("app", "roles/run.developer", devUser), policy("reg", "roles/artifactregistry.reader", devUser)},
+			[]string{"IAM_POLICY_NOT_READ INFO " + runAgent + " shared"}, VerdictUnverified},
+		{"service policies unread: deployers may be missing, so not OK",
+			[]inventory.Gap{gap("organizations/1", inventory.TypeService, inventory.ContentIAMPolicy)},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser), policy("app", "roles/artifactregistry.reader", devUser)},
+			nil, VerdictUnverified},
+		{"service policies unread: a sure gap stays a finding",
+			[]inventory.Gap{gap("organizations/1", inventory.TypeService, inventory.ContentIAMPolicy)},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser)},
+			[]string{"DEPLOYER_CANNOT_READ_IMAGE MEDIUM user:dev@x.example local"}, VerdictAtRisk},
+		{"repositories not listed whole: absence is not evidence",
+			[]inventory.Gap{gap("organizations/1", inventory.TypeRepository, inventory.ContentResource)},
+			[]string{serviceAsset("app", "web", "", "europe-west1-docker.pkg.dev/app/gone/web:1"), policy("app", "roles/run.developer", devUser)},
+			[]string{"RESOURCE_NOT_READ INFO  gone"}, VerdictUnverified},
+		{"repositories of another project not listed: the missing one is missing",
+			[]inventory.Gap{gap("projects/reg", inventory.TypeRepository, inventory.ContentResource)},
+			[]string{serviceAsset("app", "web", "", "europe-west1-docker.pkg.dev/app/gone/web:1"), policy("app", "roles/run.developer", devUser)},
+			[]string{"IMAGE_REPOSITORY_NOT_FOUND INFO  gone"}, VerdictUnverified},
+		{"secrets not listed whole: no secret-not-found",
+			[]inventory.Gap{gap("organizations/1", inventory.TypeSecret, inventory.ContentResource)},
+			[]string{repoAsset("app", "us", "hub", secret)},
+			[]string{"RESOURCE_NOT_READ INFO serviceAccount:service-100@gcp-sa-artifactregistry.iam.gserviceaccount.com hub"}, ""},
+		{"secret policies unread: the agent's access is undecided",
+			[]inventory.Gap{gap("organizations/1", inventory.TypeSecret, inventory.ContentIAMPolicy)},
+			[]string{repoAsset("app", "us", "hub", secret), secretAsset("app", "hub")},
+			[]string{"IAM_POLICY_NOT_READ INFO serviceAccount:service-100@gcp-sa-artifactregistry.iam.gserviceaccount.com hub"}, ""},
+		{"custom roles unread: a deployer through one is undecided",
+			[]inventory.Gap{gap("organizations/1", inventory.TypeRole, inventory.ContentResource)},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "organizations/1/roles/deployer", devUser)},
+			[]string{"ROLE_DEFINITION_UNKNOWN INFO user:dev@x.example local"}, VerdictUnverified},
+		{"one malformed asset: only that repository's policy is unknown",
+			[]inventory.Gap{{Scope: "f.ndjson:7", AssetType: inventory.TypeRepository, Asset: "//artifactregistry.googleapis.com/projects/reg/locations/europe-west1/repositories/second", Reason: "malformed"}},
+			[]string{serviceAsset("app", "web", "", localImg, "europe-west1-docker.pkg.dev/reg/second/x:1"), policy("app", "roles/run.developer", devUser), policy(shared, "roles/artifactregistry.reader", runAgent)},
+			[]string{"DEPLOYER_CANNOT_READ_IMAGE MEDIUM user:dev@x.example local", "IAM_POLICY_NOT_READ INFO " + runAgent + " second", "IAM_POLICY_NOT_READ INFO user:dev@x.example second"}, VerdictAtRisk},
+		{"an unreadable file may have held anything",
+			[]inventory.Gap{{Scope: "f.ndjson", Reason: "reading f.ndjson: unexpected EOF"}},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser)},
+			[]string{"IAM_POLICY_NOT_READ INFO user:dev@x.example local"}, VerdictUnverified},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs, rows := evaluateWithGaps(t, tc.gaps, tc.assets...)
+			if got := brief(fs); !equal(got, tc.want) {
+				t.Errorf("findings:\n got %q\nwant %q", got, tc.want)
+			}
+			for _, f := range fs {
+				if !f.Kind.Undecided() {
+					continue
+				}
+				named := false
+				for _, g := range tc.gaps {
+					named = named || strings.Contains(f.Reason, g.Reason)
+				}
+				if len(f.DependsOn) == 0 || f.WouldBe == "" || !named {
+					t.Errorf("undecided finding does not name the gap it hangs on: depends_on %v would_be %q\n%s", f.DependsOn, f.WouldBe, f.Reason)
+				}
+			}
+			if tc.verdict != "" {
+				if len(rows) == 0 || rows[0].Verdict != tc.verdict {
+					t.Fatalf("rows %+v, want the first with verdict %s", rows, tc.verdict)
+				}
+				if tc.verdict == VerdictUnverified && len(fs) == 0 && !strings.Contains(rows[0].Note, "not read") {
+					t.Errorf("an unverified image without a finding has no note: %+v", rows[0])
+				}
+			}
+		})
+	}
+}
+
+// A container without an image, or two unparseable containers of one job,
+// are reported each on its own, with distinct ids.
+func TestPerContainerFindingsAreDistinct(t *testing.T) {
+	job := `{"name":"//run.googleapis.com/projects/app/locations/europe-west1/jobs/j","asset_type":"run.googleapis.com/Job","resource":{"location":"europe-west1","data":{"template":{"template":{"containers":[{"name":"a","image":"Bad Image"},{"name":"b","image":"Bad Image"},{"name":"c"}]}}}},"ancestors":` + ancestors("app") + `}`
+	b := inventory.NewBuilder()
+	for i, line := range append(base(), job) {
+		a, err := scan.DecodeAsset([]byte(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Add(a, fmt.Sprintf("case:%d", i))
+	}
+	inv := b.Finish()
+	fs, rows, err := Evaluate(context.Background(), inv, access.New(inv, access.Predefined(), access.Options{}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, f := range fs {
+		if f.Kind != ImageUnparseable {
+			t.Errorf("unexpected %s", f.Kind)
+		}
+		ids[f.FindingID] = true
+	}
+	if len(fs) != 3 || len(ids) != 3 {
+		t.Errorf("%d findings with %d distinct ids, want 3 and 3: %v", len(fs), len(ids), brief(fs))
+	}
+	for _, r := range rows {
+		if r.Verdict != VerdictUnverified {
+			t.Errorf("container %s: verdict %s, want UNVERIFIED", r.Container, r.Verdict)
+		}
+	}
+}

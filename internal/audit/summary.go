@@ -16,6 +16,10 @@ func Summarize(s *Summary, inv *inventory.Inventory, findings []Finding) {
 	s.Skipped = append([]Skip{}, inv.Skipped...)
 	s.SkippedTotal = inv.SkippedTotal
 	s.Complete = len(s.Gaps) == 0
+	s.Status = "complete"
+	if !s.Complete {
+		s.Status = "incomplete"
+	}
 	s.Findings = len(findings)
 	s.ByKind, s.BySeverity, s.ByProject = map[string]int{}, map[string]int{}, map[string]int{}
 	for _, f := range findings {

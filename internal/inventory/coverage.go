@@ -158,3 +158,28 @@ func keyOfName(inv *Inventory, name, assetType string) (string, bool) {
 	k, err := b.keyOf(name, assetType, "", nil)
 	return k, err == nil
 }
+
+// Missing returns the gaps of an input that holds nothing to audit in some
+// respect: no Project asset, no Cloud Run service or job, no IAM policy at
+// all. Such input is not a clean run (an export of the wrong scope, a
+// filter that dropped a content type, a permission that hid everything);
+// scope names what was scanned.
+func Missing(inv *Inventory, scope string) []Gap {
+	var out []Gap
+	if inv.Counts["projects"] == 0 {
+		out = append(out, Gap{Scope: scope, AssetType: TypeProject, ContentType: ContentResource,
+			Reason: "the input holds no Project asset: no project is known to be part of the scan",
+			Fix:    "export or list " + TypeProject + " resources too"})
+	}
+	if inv.Counts["services"]+inv.Counts["jobs"] == 0 {
+		out = append(out, Gap{Scope: scope, AssetType: TypeService, ContentType: ContentResource,
+			Reason: "the input holds no Cloud Run service or job: nothing to audit",
+			Fix:    "check the scope, and export or list " + TypeService + " and " + TypeJob + " resources"})
+	}
+	if inv.Counts["iam_policies"] == 0 {
+		out = append(out, Gap{Scope: scope, ContentType: ContentIAMPolicy,
+			Reason: "the input holds no IAM policy at all: every grant is unknown",
+			Fix:    "export with --content-type=iam-policy too"})
+	}
+	return out
+}

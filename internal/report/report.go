@@ -7,8 +7,10 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,6 +27,41 @@ const (
 	SummaryJSON   = "summary.json"
 	InventoryJSON = "inventory.jsonl"
 )
+
+// Outputs lists every file a run writes into its output directory, the
+// workbook included.
+var Outputs = []string{FindingsJSONL, FindingsCSV, InventoryJSON, SummaryJSON, Workbook}
+
+// Workbook is the workbook's file name in the output directory.
+const Workbook = "report.xlsx"
+
+// Clear removes an earlier run's outputs from dir, so that a reader never
+// sees one run's files beside another's; other files are left alone.
+func Clear(dir string) error {
+	for _, name := range Outputs {
+		for _, p := range []string{filepath.Join(dir, name), filepath.Join(dir, name+".tmp")} {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("removing the earlier run's %s: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// WriteSummary writes summary.json alone, for a run that failed before its
+// other outputs.
+func WriteSummary(dir string, s audit.Summary) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	return writeFile(filepath.Join(dir, SummaryJSON), func(w io.Writer) error { return encodeSummary(w, s) })
+}
+
+func encodeSummary(w io.Writer, s audit.Summary) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
 
 // WriteLocal writes findings.jsonl, findings.csv, inventory.jsonl and
 // summary.json into dir, creating it, and returns the paths written.
@@ -50,11 +87,7 @@ func WriteLocal(dir string, r audit.Result) ([]string, error) {
 	if err := write(InventoryJSON, func(w io.Writer) error { return WriteJSONL(w, r.Inventory) }); err != nil {
 		return nil, err
 	}
-	if err := write(SummaryJSON, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r.Summary)
-	}); err != nil {
+	if err := write(SummaryJSON, func(w io.Writer) error { return encodeSummary(w, r.Summary) }); err != nil {
 		return nil, err
 	}
 	return paths, nil

@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"cloud.google.com/go/asset/apiv1/assetpb"
 	"golang.org/x/sync/errgroup"
@@ -109,14 +110,16 @@ type Export struct {
 	Progress func(file string, lines int)
 }
 
-// Collect reads every file into b.
+// Collect reads every file into b. Cancelled (the run interrupted), it
+// stops, and the file it was reading and every file after it become gaps.
 func (e *Export) Collect(ctx context.Context, b *inventory.Builder) error {
 	total := 0
-	for _, f := range e.Files {
+	for i, f := range e.Files {
 		n, err := e.collectFile(ctx, f, b)
 		total += n
 		if ctx.Err() != nil {
-			return ctx.Err()
+			Interrupted(ctx, b, e.Files[i:])
+			return nil
 		}
 		if err != nil {
 			b.Gap(inventory.Gap{Scope: f, Reason: err.Error()})
@@ -136,6 +139,21 @@ func (e *Export) collectFile(ctx context.Context, path string, b *inventory.Buil
 	defer f.Close()
 	return ReadExport(ctx, path, f, b, e.Workers)
 }
+
+// Interrupted records, for a collection cut short by ctx, a gap for each
+// source not read whole.
+func Interrupted(ctx context.Context, b *inventory.Builder, unread []string) {
+	why := "the run was interrupted before this was read whole"
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+		why = "the run was interrupted (" + c.Error() + ") before this was read whole"
+	}
+	for _, u := range unread {
+		b.Gap(inventory.Gap{Scope: u, Reason: why, Fix: "run the audit again to the end"})
+	}
+}
+
+// ErrEmpty means an export stream held no asset at all.
+var ErrEmpty = errors.New("holds no assets (an empty export is not a clean one: export again)")
 
 // batch is a run of lines handed to a decoding worker.
 type batch struct {
@@ -163,6 +181,7 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 
 	g, ctx := errgroup.WithContext(ctx)
 	batches := make(chan batch, workers*2)
+	var nonBlank atomic.Int64
 	var (
 		badMu    sync.Mutex
 		badCount int
@@ -176,6 +195,7 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 					if len(bytes.TrimSpace(l)) == 0 {
 						continue
 					}
+					nonBlank.Add(1)
 					if line == 1 {
 						l = bytes.TrimPrefix(l, utf8BOM)
 					}
@@ -249,6 +269,9 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 	}
 	if badCount > 0 {
 		return lines, fmt.Errorf("%d malformed line(s) that name no asset, the first at %s:%d; see skipped", badCount, name, firstBad)
+	}
+	if nonBlank.Load() == 0 {
+		return lines, fmt.Errorf("%s %w", name, ErrEmpty)
 	}
 	return lines, nil
 }

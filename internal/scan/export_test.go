@@ -479,15 +479,78 @@ func TestCollect(t *testing.T) {
 	}
 }
 
-// A cancelled collection stops with the context's error rather than
-// reporting a partial scan as done.
+// A cancelled collection (the run interrupted) stops, and every file not
+// read whole is a gap saying so: never a scan presented as complete.
 func TestCollectCancelled(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, map[string]string{"a.ndjson": string(readFile(t, "snake.ndjson"))})
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	e := &scan.Export{Files: []string{filepath.Join(dir, "a.ndjson"), filepath.Join(dir, "a.ndjson")}}
-	if err := e.Collect(ctx, inventory.NewBuilder()); !errors.Is(err, context.Canceled) {
-		t.Errorf("Collect with a cancelled context = %v, want context.Canceled", err)
+	write(t, dir, map[string]string{"a.ndjson": string(readFile(t, "snake.ndjson")), "b.ndjson": string(readFile(t, "snake.ndjson"))})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("SIGTERM"))
+	files := []string{filepath.Join(dir, "a.ndjson"), filepath.Join(dir, "b.ndjson")}
+	b := inventory.NewBuilder()
+	if err := (&scan.Export{Files: files}).Collect(ctx, b); err != nil {
+		t.Fatalf("Collect = %v, want the gaps recorded and no error", err)
+	}
+	inv := b.Finish()
+	if len(inv.Gaps) != 2 {
+		t.Fatalf("gaps = %+v, want one for each file", inv.Gaps)
+	}
+	for i, g := range inv.Gaps {
+		if g.Scope != files[i] || !strings.Contains(g.Reason, "interrupted (SIGTERM)") {
+			t.Errorf("gap %d = %+v, want %s interrupted by SIGTERM", i, g, files[i])
+		}
+	}
+}
+
+// A malformed line leaves unknown what it held: just its asset where the
+// line still names it and its type, anything at all where it does not.
+func TestMalformedLineGap(t *testing.T) {
+	svc := "//run.googleapis.com/projects/p/locations/l/services/s"
+	tests := []struct {
+		name, line  string
+		asset, kind string
+		content     string
+	}{
+		{"bad field, resource", `{"name":"` + svc + `","asset_type":"run.googleapis.com/Service","resource":{"data":7}}`, svc, "run.googleapis.com/Service", "RESOURCE"},
+		{"bad field, policy, camelCase", `{"name":"` + svc + `","assetType":"run.googleapis.com/Service","iamPolicy":{"bindings":"x"}}`, svc, "run.googleapis.com/Service", "IAM_POLICY"},
+		{"cut off in its policy", `{"name":"` + svc + `","asset_type":"run.googleapis.com/Service","iam_policy":{"bindings":[{"ro`, svc, "run.googleapis.com/Service", "IAM_POLICY"},
+		{"cut off in its resource: a policy may have followed", `{"name":"` + svc + `","asset_type":"run.googleapis.com/Service","resource":{"da`, svc, "run.googleapis.com/Service", ""},
+		{"names no type", `{"name":"` + svc + `","resource":{"data":7}}`, "", "", ""},
+		{"not an asset name", `{"name":"s","asset_type":"run.googleapis.com/Service","resource":{"data":7}}`, "", "", ""},
+		{"not JSON", `not json`, "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, map[string]string{"x.ndjson": tc.line + "\n"})
+			b := inventory.NewBuilder()
+			if err := (&scan.Export{Files: []string{filepath.Join(dir, "x.ndjson")}}).Collect(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+			inv := b.Finish()
+			if len(inv.Gaps) != 1 {
+				t.Fatalf("gaps = %+v, want one", inv.Gaps)
+			}
+			g := inv.Gaps[0]
+			wantScope := filepath.Join(dir, "x.ndjson:1")
+			if tc.asset == "" {
+				wantScope = filepath.Join(dir, "x.ndjson") // the whole file: anything may be missing
+			}
+			if g.Scope != wantScope || g.Asset != tc.asset || g.AssetType != tc.kind || g.ContentType != tc.content {
+				t.Errorf("gap = %+v, want scope %s asset %q type %q content %q", g, wantScope, tc.asset, tc.kind, tc.content)
+			}
+		})
+	}
+}
+
+// A UTF-8 byte-order mark before the first line is not part of the asset.
+func TestReadExportByteOrderMark(t *testing.T) {
+	data := append([]byte("\uFEFF"), readFile(t, "snake.ndjson")...)
+	b := inventory.NewBuilder()
+	if _, err := scan.ReadExport(context.Background(), "bom.ndjson", bytes.NewReader(data), b, 2); err != nil {
+		t.Fatal(err)
+	}
+	if inv := b.Finish(); inv.SkippedTotal != 0 || len(inv.Gaps) != 0 {
+		t.Errorf("skipped %+v, gaps %+v: the mark broke the first line", inv.Skipped, inv.Gaps)
 	}
 }

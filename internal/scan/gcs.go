@@ -106,11 +106,16 @@ func (g *GCSExport) Collect(ctx context.Context, b *inventory.Builder) error {
 		return err
 	}
 	total := 0
-	for _, o := range objs {
+	for i, o := range objs {
 		n, err := g.read(ctx, o, b)
 		total += n
 		if ctx.Err() != nil {
-			return ctx.Err()
+			var unread []string
+			for _, u := range objs[i:] {
+				unread = append(unread, u.URL())
+			}
+			Interrupted(ctx, b, unread)
+			return nil
 		}
 		if err != nil {
 			b.Gap(inventory.Gap{Scope: o.URL(), Reason: err.Error()})

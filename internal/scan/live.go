@@ -279,9 +279,9 @@ func (l *Live) Collect(ctx context.Context, b *inventory.Builder) error {
 	close(scopeDone)
 	<-aboveDone
 
-	if err := parent.Err(); err != nil {
-		return fmt.Errorf("collecting %s: %w", l.Scope, err) // interrupted: nothing to report
-	}
+	// Interrupted, what was read stays and every unfinished stream is a
+	// gap like any other.
+	interrupted := parent.Err() != nil
 	ok := 0
 	var first error
 	for i, err := range results {
@@ -299,7 +299,7 @@ func (l *Live) Collect(ctx context.Context, b *inventory.Builder) error {
 			b.Gap(l.gap(ctx, aboveStreams[i], err))
 		}
 	}
-	if ok == 0 {
+	if ok == 0 && !interrupted {
 		return fmt.Errorf("no ListAssets stream over %s could be read; the first failure: %w", l.Scope, first)
 	}
 	return nil
@@ -395,6 +395,9 @@ func fix(ctx context.Context, err error, st stream) string {
 	if errors.Is(context.Cause(ctx), errDeadline) && endedByContext(err) {
 		return "raise --timeout (or AUDIT_TIMEOUT), or lower the load on the quota"
 	}
+	if ctx.Err() != nil && endedByContext(err) {
+		return "run the audit again to the end"
+	}
 	switch status.Code(err) {
 	case codes.PermissionDenied:
 		return "grant the audit's principal roles/cloudasset.viewer on " + st.parent + " (and enable the Cloud Asset API in its quota project)"
@@ -413,6 +416,9 @@ func fix(ctx context.Context, err error, st stream) string {
 func describe(ctx context.Context, err error) string {
 	if errors.Is(context.Cause(ctx), errDeadline) && endedByContext(err) {
 		return "the collection deadline (--timeout) passed"
+	}
+	if c := context.Cause(ctx); c != nil && endedByContext(err) {
+		return "the run was interrupted (" + c.Error() + ")"
 	}
 	if st, ok := status.FromError(err); ok {
 		return rpccode.Code(st.Code()).String() + ": " + st.Message()

@@ -2,6 +2,7 @@ package scan_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -328,15 +329,37 @@ func TestLiveDeadlineLeavesGaps(t *testing.T) {
 	}
 }
 
-func TestLiveInterruptedIsAnError(t *testing.T) {
+func TestLiveInterruptedLeavesGaps(t *testing.T) {
 	srv, cl, _ := serve(t, acmeAssets(t), 0)
 	srv.SetLatency(time.Minute)
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
-	err := (&scan.Live{Client: cl, Scope: acmeOrg, Retry: fastRetry}).Collect(ctx, inventory.NewBuilder())
-	if err == nil || !strings.Contains(err.Error(), "context canceled") {
-		t.Fatalf("err = %v, want the cancellation", err)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(100*time.Millisecond, func() { cancel(errors.New("SIGINT")) })
+	b := inventory.NewBuilder()
+	if err := (&scan.Live{Client: cl, Scope: acmeOrg, Retry: fastRetry}).Collect(ctx, b); err != nil {
+		t.Fatalf("err = %v, want the unfinished streams as gaps", err)
 	}
+	inv := b.Finish()
+	if len(inv.Gaps) != len(scanStreams()) {
+		t.Errorf("%d gaps, want one per stream (%d)", len(inv.Gaps), len(scanStreams()))
+	}
+	for _, g := range inv.Gaps {
+		if !strings.Contains(g.Reason, "interrupted (SIGINT)") || g.ContentType == "" {
+			t.Errorf("gap %+v does not say the run was interrupted", g)
+		}
+	}
+}
+
+// scanStreams counts an organization scan's streams: every audited type as
+// a resource, every one but custom roles as a policy.
+func scanStreams() []string {
+	var out []string
+	for _, t := range inventory.AssetTypes {
+		out = append(out, t+" RESOURCE")
+		if t != inventory.TypeRole {
+			out = append(out, t+" IAM_POLICY")
+		}
+	}
+	return out
 }
 
 // A folder scope reads the folder and also the grants it inherits from
