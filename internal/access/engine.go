@@ -423,7 +423,7 @@ func (e *Engine) matches(bound, principal string) (res Tri, via, note string) {
 		}
 		return No, "", ""
 	case "principalSet":
-		return principalSetMatch(bound, principal)
+		return e.principalSetMatch(bound, principal)
 	}
 	return No, "", ""
 }
@@ -433,43 +433,6 @@ func domainOf(email string) string {
 		return email[i+1:]
 	}
 	return ""
-}
-
-// principalSetMatch decides whether a workload identity principal or set is
-// inside a bound principalSet. "…/POOL/*" holds every identity of the pool;
-// attribute-based sets depend on attribute mappings the audit cannot see.
-func principalSetMatch(bound, principal string) (Tri, string, string) {
-	pool, ok := poolOf(bound)
-	if !ok {
-		// Other sets (all service accounts of a project, public:all, …)
-		// are not evaluated: they may hold the principal.
-		return Unknown, "principal set", "whether " + principal + " is in " + bound + " is not evaluated"
-	}
-	ppool, ok := poolOf(principal)
-	if !ok || ppool != pool {
-		return No, "", ""
-	}
-	if strings.HasSuffix(bound, pool+"/*") {
-		return Yes, "workload identity pool", ""
-	}
-	return Unknown, "workload identity pool", "whether " + principal + " is in " + bound + " depends on attribute mappings"
-}
-
-// poolOf returns ".../workloadIdentityPools/POOL" (or a workforce pool) of a
-// principal:// or principalSet:// member.
-func poolOf(m string) (string, bool) {
-	for _, marker := range []string{"/workloadIdentityPools/", "/workforcePools/"} {
-		if i := strings.Index(m, marker); i >= 0 {
-			rest := m[i+len(marker):]
-			name, _, _ := strings.Cut(rest, "/")
-			start := strings.Index(m, "://")
-			if start < 0 {
-				return "", false
-			}
-			return m[start+3:i+len(marker)] + name, true
-		}
-	}
-	return "", false
 }
 
 // Holder is a member that holds one or more of the asked permissions on a

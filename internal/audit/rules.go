@@ -529,11 +529,10 @@ func (ev *evaluator) notApplying(ans access.Answer) string {
 }
 
 // agentCheck asks whether the Cloud Run service agent of r's project can
-// read u's repository in another project.
+// read u's repository. In its own project roles/run.serviceAgent, which
+// Google grants on the project, usually covers it; that grant is checked
+// like any other, since it can be removed.
 func (ev *evaluator) agentCheck(base Finding, r *inventory.RunResource, u *imageUse) (Finding, bool) {
-	if u.repo.ProjectNumber == r.ProjectNumber {
-		return Finding{}, false // roles/run.serviceAgent covers its own project
-	}
 	agent := "serviceAccount:service-" + r.ProjectNumber + "@serverless-robot-prod.iam.gserviceaccount.com"
 	ans := ev.eng.Check(agent, access.DownloadArtifacts, u.repo.Node)
 	if ans.Result == access.Yes {
@@ -546,7 +545,11 @@ func (ev *evaluator) agentCheck(base Finding, r *inventory.RunResource, u *image
 	f.Permission = access.DownloadArtifacts.String()
 	f.Remediation = ev.readerCommand(u.repo, agent)
 	var b strings.Builder
-	fmt.Fprintf(&b, "the Cloud Run service agent of project %s pulls %s from repository %s in project %s", base.ProjectID, f.Image, f.Repository, ev.inv.ProjectID(u.repo.ProjectNumber))
+	where := "in project " + ev.inv.ProjectID(u.repo.ProjectNumber)
+	if u.repo.ProjectNumber == r.ProjectNumber {
+		where = "in its own project (where roles/run.serviceAgent normally grants it; it was removed or denied)"
+	}
+	fmt.Fprintf(&b, "the Cloud Run service agent of project %s pulls %s from repository %s %s", base.ProjectID, f.Image, f.Repository, where)
 	if ans.Result == access.No {
 		f.Kind, f.Severity = ServiceAgentCannotReadImage, Critical
 		fmt.Fprintf(&b, ", but holds no %s there", f.Permission)

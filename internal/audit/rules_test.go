@@ -129,6 +129,10 @@ const (
 	arAgentReg = "serviceAccount:service-200@gcp-sa-artifactregistry.iam.gserviceaccount.com"
 )
 
+// agentRole is the grant Google makes to project app's Cloud Run service
+// agent, which covers its pulls from app's own repositories.
+var agentRole = policy("app", "roles/run.serviceAgent", runAgent)
+
 // base is the organization every case starts from.
 func base() []string {
 	return []string{
@@ -272,7 +276,7 @@ func TestDeployerRule(t *testing.T) {
 			[]string{"GROUP_MEMBERSHIP_UNKNOWN INFO user:dev@x.example shared"}},
 		{"a deploying group that reads as a group", []string{web, agentOK, policy("app", "roles/run.developer", "group:devs@x.example"), policy(shared, "roles/artifactregistry.reader", "group:devs@x.example")}, nil},
 		{"public images need no check", []string{serviceAsset("app", "web", "", "nginx:1.27", "ghcr.io/acme/tool:1"), dev}, nil},
-		{"same-project image read through project reader", []string{serviceAsset("app", "web", "", localImg), dev, policy("app", "roles/artifactregistry.reader", devUser)}, nil},
+		{"same-project image read through project reader", []string{serviceAsset("app", "web", "", localImg), dev, policy("app", "roles/artifactregistry.reader", devUser), agentRole}, nil},
 		{"two images in one repository give one finding", []string{serviceAsset("app", "web", "", sharedImg, "europe-west1-docker.pkg.dev/reg/shared/sidecar:2"), dev, agentOK}, want},
 	}
 	runCases(t, tests)
@@ -297,7 +301,10 @@ func TestServiceAgentRule(t *testing.T) {
 		{"cross-project image with project grant", []string{serviceAsset("app", "web", "", sharedImg), policy("reg", "roles/artifactregistry.reader", runAgent)}, nil},
 		{"another project's agent does not count", []string{serviceAsset("app", "web", "", sharedImg), policy(shared, "roles/artifactregistry.reader", "serviceAccount:service-300@serverless-robot-prod.iam.gserviceaccount.com")},
 			[]string{"SERVICE_AGENT_CANNOT_READ_IMAGE CRITICAL " + runAgent + " shared"}},
-		{"same-project image is covered by run.serviceAgent", []string{serviceAsset("app", "web", "", localImg)}, nil},
+		{"same-project image is covered by run.serviceAgent", []string{serviceAsset("app", "web", "", localImg), agentRole}, nil},
+		{"same-project image without run.serviceAgent: checked, not assumed", []string{serviceAsset("app", "web", "", localImg)},
+			[]string{"SERVICE_AGENT_CANNOT_READ_IMAGE CRITICAL " + runAgent + " local"}},
+		{"same-project image with run.serviceAgent at the folder", []string{serviceAsset("app", "web", "", localImg), policy("folder", "roles/run.serviceAgent", runAgent)}, nil},
 		{"jobs too", []string{jobAsset("app", "batch", sharedImg)},
 			[]string{"SERVICE_AGENT_CANNOT_READ_IMAGE CRITICAL " + runAgent + " shared"}},
 		{"gcr.io images map to the gcr.io repository", []string{serviceAsset("app", "web", "", "gcr.io/reg/legacy:1"), repoAsset("reg", "us", "gcr.io", "")},
@@ -344,7 +351,7 @@ func TestInformationalImages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fs, rows, _ := evaluate(t, access.Options{}, serviceAsset("app", "web", "", tc.image), policy("app", "roles/run.developer", devUser), policy("app", "roles/artifactregistry.reader", devUser))
+			fs, rows, _ := evaluate(t, access.Options{}, serviceAsset("app", "web", "", tc.image), policy("app", "roles/run.developer", devUser), policy("app", "roles/artifactregistry.reader", devUser), agentRole)
 			if got := brief(fs); !equal(got, tc.want) {
 				t.Errorf("findings:\n got %q\nwant %q", got, tc.want)
 			}
@@ -541,15 +548,15 @@ func TestGapsMakeAnswersUndecided(t *testing.T) {
 		verdict Verdict
 	}{
 		{"no gap: the project grant decides", nil,
-			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser), policy("app", "roles/artifactregistry.reader", devUser)},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser), policy("app", "roles/artifactregistry.reader", devUser), agentRole},
 			nil, VerdictOK},
 		{"project policies unread: a missing reader grant is undecided, not a finding",
 			[]inventory.Gap{gap("organizations/1", inventory.TypeProject, inventory.ContentIAMPolicy)},
 			[]string{serviceAsset("app", "web", "", localImg), policy("app/locations/europe-west1/services/web", "roles/run.developer", devUser)},
-			[]string{"IAM_POLICY_NOT_READ INFO user:dev@x.example local"}, VerdictUnverified},
+			[]string{"IAM_POLICY_NOT_READ INFO " + runAgent + " local", "IAM_POLICY_NOT_READ INFO user:dev@x.example local"}, VerdictUnverified},
 		{"a read project policy is complete: the gap elsewhere changes nothing",
 			[]inventory.Gap{gap("projects/reg", inventory.TypeProject, inventory.ContentIAMPolicy)},
-			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser)},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser), agentRole},
 			[]string{"DEPLOYER_CANNOT_READ_IMAGE MEDIUM user:dev@x.example local"}, VerdictAtRisk},
 		{"a folder's policy unread: the service agent's cross-project read is undecided, not CRITICAL",
 			[]inventory.Gap{{Scope: "folders/10", AssetType: inventory.TypeFolder, ContentType: inventory.ContentIAMPolicy, Asset: "//cloudresourcemanager.googleapis.com/folders/10", Reason: "denied"}},
@@ -557,11 +564,11 @@ func TestGapsMakeAnswersUndecided(t *testing.T) {
 			[]string{"IAM_POLICY_NOT_READ INFO " + runAgent + " shared"}, VerdictUnverified},
 		{"service policies unread: deployers may be missing, so not OK",
 			[]inventory.Gap{gap("organizations/1", inventory.TypeService, inventory.ContentIAMPolicy)},
-			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser), policy("app", "roles/artifactregistry.reader", devUser)},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser), policy("app", "roles/artifactregistry.reader", devUser), agentRole},
 			nil, VerdictUnverified},
 		{"service policies unread: a sure gap stays a finding",
 			[]inventory.Gap{gap("organizations/1", inventory.TypeService, inventory.ContentIAMPolicy)},
-			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser)},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser), agentRole},
 			[]string{"DEPLOYER_CANNOT_READ_IMAGE MEDIUM user:dev@x.example local"}, VerdictAtRisk},
 		{"repositories not listed whole: absence is not evidence",
 			[]inventory.Gap{gap("organizations/1", inventory.TypeRepository, inventory.ContentResource)},
@@ -581,15 +588,15 @@ func TestGapsMakeAnswersUndecided(t *testing.T) {
 			[]string{"IAM_POLICY_NOT_READ INFO serviceAccount:service-100@gcp-sa-artifactregistry.iam.gserviceaccount.com hub"}, ""},
 		{"custom roles unread: a deployer through one is undecided",
 			[]inventory.Gap{gap("organizations/1", inventory.TypeRole, inventory.ContentResource)},
-			[]string{serviceAsset("app", "web", "", localImg), policy("app", "organizations/1/roles/deployer", devUser)},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "organizations/1/roles/deployer", devUser), agentRole},
 			[]string{"ROLE_DEFINITION_UNKNOWN INFO user:dev@x.example local"}, VerdictUnverified},
 		{"one malformed asset: only that repository's policy is unknown",
 			[]inventory.Gap{{Scope: "f.ndjson:7", AssetType: inventory.TypeRepository, Asset: "//artifactregistry.googleapis.com/projects/reg/locations/europe-west1/repositories/second", Reason: "malformed"}},
-			[]string{serviceAsset("app", "web", "", localImg, "europe-west1-docker.pkg.dev/reg/second/x:1"), policy("app", "roles/run.developer", devUser), policy(shared, "roles/artifactregistry.reader", runAgent)},
+			[]string{serviceAsset("app", "web", "", localImg, "europe-west1-docker.pkg.dev/reg/second/x:1"), policy("app", "roles/run.developer", devUser), policy(shared, "roles/artifactregistry.reader", runAgent), agentRole},
 			[]string{"DEPLOYER_CANNOT_READ_IMAGE MEDIUM user:dev@x.example local", "IAM_POLICY_NOT_READ INFO " + runAgent + " second", "IAM_POLICY_NOT_READ INFO user:dev@x.example second"}, VerdictAtRisk},
 		{"an unreadable file may have held anything",
 			[]inventory.Gap{{Scope: "f.ndjson", Reason: "reading f.ndjson: unexpected EOF"}},
-			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser)},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser), agentRole},
 			[]string{"IAM_POLICY_NOT_READ INFO user:dev@x.example local"}, VerdictUnverified},
 	}
 	for _, tc := range tests {

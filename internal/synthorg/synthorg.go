@@ -373,6 +373,8 @@ func (g *generator) projectContents(i int, anc, registryAnc []string) {
 	bs := []binding{
 		{Role: "roles/run.developer", Members: []string{deployer}},
 		{Role: "roles/artifactregistry.reader", Members: []string{deployer}},
+		// Google grants each project's Cloud Run service agent its role.
+		{Role: "roles/run.serviceAgent", Members: []string{agent}},
 	}
 	bs = append(bs, g.fillers(max(0, g.cfg.ProjectBindings-len(bs)), fillerRoles, id)...)
 	g.policy(projName, typeProject, anc, bs)
