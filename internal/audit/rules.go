@@ -628,7 +628,13 @@ func (ev *evaluator) secretCheck(repo *inventory.Repository) (Finding, bool) {
 		return f, true
 	}
 	f.Remediation = fmt.Sprintf("gcloud secrets add-iam-policy-binding %s --project=%s --member=%s --role=roles/secretmanager.secretAccessor", shellQuote(secret), shellQuote(p.ID), shellQuote(f.Principal))
-	ans := ev.eng.Check(f.Principal, access.SecretVersionsAccess, s.Node)
+	// Access is checked on the version the repository reads, so that a
+	// condition on resource.name sees it.
+	target := s.Node
+	if _, v, ok := strings.Cut(repo.UpstreamSecret, "/versions/"); ok && v != "" {
+		target = &inventory.Node{Key: skey + "/versions/" + v, Kind: inventory.KindSecretVersion, Parent: s.Node}
+	}
+	ans := ev.eng.Check(f.Principal, access.SecretVersionsAccess, target)
 	var b strings.Builder
 	fmt.Fprintf(&b, "remote repository %s reads its upstream password from %s through the Artifact Registry service agent of project %s", f.Repository, f.Secret, f.ProjectID)
 	switch ans.Result {

@@ -7,8 +7,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runaudit/runaudit/internal/access"
+	"github.com/runaudit/runaudit/internal/conditions"
 	"github.com/runaudit/runaudit/internal/inventory"
 	"github.com/runaudit/runaudit/internal/scan"
 )
@@ -660,5 +662,32 @@ func TestPerContainerFindingsAreDistinct(t *testing.T) {
 		if r.Verdict != VerdictUnverified {
 			t.Errorf("container %s: verdict %s, want UNVERIFIED", r.Container, r.Verdict)
 		}
+	}
+}
+
+// The secret version a remote repository reads is known, so a condition
+// on resource.name of that version is decided; "latest" names no version.
+func TestConditionsOnSecretVersions(t *testing.T) {
+	eval, err := conditions.New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := conditionalPolicy("reg/secrets/token", "roles/secretmanager.secretAccessor", `resource.name == "projects/200/secrets/token/versions/1"`, arAgentReg)
+	tests := []struct {
+		name, version string
+		want          []string
+	}{
+		{"the granted version", "1", nil},
+		{"another version", "2", []string{"REMOTE_REPO_SECRET_INACCESSIBLE HIGH " + arAgentReg + " hub"}},
+		{"latest names no version", "latest", []string{"CONDITION_NOT_EVALUABLE INFO " + arAgentReg + " hub"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			remote := repoAsset("reg", "europe", "hub", "projects/reg/secrets/token/versions/"+tc.version)
+			fs, _, _ := evaluate(t, access.Options{Conditions: eval}, remote, secretAsset("reg", "token"), grant)
+			if got := brief(fs); !equal(got, tc.want) {
+				t.Errorf("findings:\n got %q\nwant %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -22,11 +22,11 @@ type Attributes struct {
 //     "artifactregistry.googleapis.com". The name needs the project id; when
 //     the inventory does not know it, the name is unknown.
 //   - Secret Manager secrets: only resource.service
-//     "secretmanager.googleapis.com". secretmanager.versions.access is
-//     checked on the secret version
-//     ("projects/PROJECT_NUMBER/secrets/S/versions/V", type
-//     "secretmanager.googleapis.com/SecretVersion"), and the version a
-//     request names is not part of the question the engine asks.
+//     "secretmanager.googleapis.com".
+//   - Secret versions, where secretmanager.versions.access is checked:
+//     resource.name "projects/PROJECT_NUMBER/secrets/S/versions/V" (unknown
+//     for the alias "latest"), resource.type
+//     "secretmanager.googleapis.com/SecretVersion", resource.service.
 //   - Cloud Run services and jobs, projects, folders, organizations:
 //     nothing. Cloud Run is not among the services IAM documents resource
 //     attributes for, so the audit does not guess them.
@@ -44,6 +44,15 @@ func Resource(inv *inventory.Inventory, n *inventory.Node) Attributes {
 		return a
 	case inventory.KindSecret:
 		return Attributes{Service: "secretmanager.googleapis.com"}
+	case inventory.KindSecretVersion:
+		// The version a remote repository reads is known from its
+		// configuration, named with the project number as IAM sees it;
+		// the alias "latest" names no version.
+		a := Attributes{Type: "secretmanager.googleapis.com/SecretVersion", Service: "secretmanager.googleapis.com"}
+		if !strings.HasSuffix(n.Key, "/versions/latest") {
+			a.Name = n.Key
+		}
+		return a
 	}
 	return Attributes{}
 }

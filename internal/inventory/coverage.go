@@ -131,8 +131,8 @@ func (inv *Inventory) Unread(assetType, content, key string, within *Node) *Gap 
 // PolicyUnread returns the gap that may hide n's IAM policy, or nil when the
 // policy is known: read, or surely absent.
 func (inv *Inventory) PolicyUnread(n *Node) *Gap {
-	if n.HasPolicy {
-		return nil // policies are read whole: a read one is complete
+	if n.HasPolicy || n.Kind == KindSecretVersion {
+		return nil // policies are read whole; a secret version has none
 	}
 	return inv.Unread(AssetTypeOf(n.Kind), ContentIAMPolicy, n.Key, n)
 }

@@ -19,11 +19,15 @@ const (
 	KindSecret
 	KindService
 	KindJob
+	// KindSecretVersion is a version of a secret: it has no IAM policy of
+	// its own (access is the secret's), but IAM conditions see its name.
+	KindSecretVersion
 )
 
 var kindNames = map[Kind]string{
 	KindOrganization: "organization", KindFolder: "folder", KindProject: "project",
 	KindRepository: "repository", KindSecret: "secret", KindService: "service", KindJob: "job",
+	KindSecretVersion: "secret version",
 }
 
 // String names the kind in lower case, as the reasons print it.
