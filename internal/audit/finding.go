@@ -50,16 +50,23 @@ const (
 	// RoleNotKnown: access depends on a role whose definition is neither in
 	// the role table nor in the inventory.
 	RoleNotKnown Kind = "ROLE_DEFINITION_UNKNOWN"
+	// GCRRepositoryMissing: a gcr.io image whose project has no Artifact
+	// Registry gcr.io repository. Container Registry was shut down on
+	// 2025-03-18; nothing else serves the image, so the next deploy fails.
+	GCRRepositoryMissing Kind = "GCR_REPOSITORY_MISSING"
+	// ProjectPendingDeletion: the resource's project is pending deletion
+	// (DELETE_REQUESTED): it does not run, and no deploy is predicted.
+	ProjectPendingDeletion Kind = "PROJECT_PENDING_DELETION"
 	// PrincipalSetNotExpandable: access depends on a principal set whose
 	// members the audit cannot know (attribute mappings, …).
 	PrincipalSetNotExpandable Kind = "PRINCIPAL_SET_NOT_EXPANDABLE"
 )
 
-// Actionable reports whether k is one of the three kinds that predict a
-// failing deploy or pull.
+// Actionable reports whether k is a kind that predicts a failing deploy or
+// pull.
 func (k Kind) Actionable() bool {
 	switch k {
-	case DeployerCannotReadImage, ServiceAgentCannotReadImage, RemoteRepoSecretInaccessible:
+	case DeployerCannotReadImage, ServiceAgentCannotReadImage, RemoteRepoSecretInaccessible, GCRRepositoryMissing:
 		return true
 	}
 	return false

@@ -21,6 +21,8 @@ const (
 	VerdictUnverified Verdict = "UNVERIFIED"
 	// VerdictPublic: the image is on a registry without Google Cloud IAM.
 	VerdictPublic Verdict = "PUBLIC_REGISTRY"
+	// VerdictNotRunning: the resource's project is pending deletion.
+	VerdictNotRunning Verdict = "NOT_RUNNING"
 )
 
 // InventoryRow is one container image of one Cloud Run service or job, with

@@ -100,6 +100,9 @@ type deployer struct {
 func (ev *evaluator) run(r *inventory.RunResource) runResult {
 	var res runResult
 	base := ev.base(r)
+	if p := ev.inv.Projects[r.ProjectNumber]; p != nil && p.LifecycleState == "DELETE_REQUESTED" {
+		return ev.pendingDeletion(base, r)
+	}
 	verdicts := map[string]Verdict{} // image → verdict
 	var uses []*imageUse
 	byRepo := map[string]*imageUse{}
@@ -146,6 +149,16 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 		}
 		key := inventory.RepositoryKey(p.Number, ref.Location, ref.Repository)
 		repo := ev.inv.Repositories[key]
+		if repo == nil && ref.Class == imageref.ContainerRegistry && ev.inv.Unread(inventory.TypeRepository, inventory.ContentResource, key, p.Node) == nil {
+			f := base
+			f.Image, f.Repository, f.container = c.Image, ev.inv.DisplayName(&inventory.Node{Key: key}), c.Image
+			f.Kind, f.Severity = GCRRepositoryMissing, High
+			f.Reason = fmt.Sprintf("image %s is a gcr.io image, but project %s has no Artifact Registry repository %s: Container Registry was shut down on 2025-03-18, and only a gcr.io repository in Artifact Registry serves gcr.io images now, so the next deploy of this image fails whoever deploys it.", c.Image, p.ID, f.Repository)
+			f.Remediation = fmt.Sprintf("gcloud artifacts repositories create %s --project=%s --location=%s --repository-format=docker  # then copy the images: https://cloud.google.com/artifact-registry/docs/transition/auto-migrate-gcr-ar", shellQuote(ref.Repository), shellQuote(p.ID), shellQuote(ref.Location))
+			res.add(f)
+			verdicts[c.Image] = VerdictAtRisk
+			continue
+		}
 		if repo == nil {
 			f := base
 			f.Image, f.Repository, f.container = c.Image, ev.inv.DisplayName(&inventory.Node{Key: key}), c.Image
@@ -222,6 +235,33 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 		if errs[i] == nil {
 			row.ImageClass = string(refs[i].Class)
 			row.Repository = refs[i].RepositoryName()
+		} else {
+			row.ImageClass = "UNPARSEABLE"
+		}
+		res.rows = append(res.rows, row)
+	}
+	return res
+}
+
+// pendingDeletion reports a resource whose project is pending deletion:
+// it does not run and cannot be deployed, so no deploy is predicted to
+// fail; its images are NOT_RUNNING.
+func (ev *evaluator) pendingDeletion(base Finding, r *inventory.RunResource) runResult {
+	var res runResult
+	f := base
+	f.Kind, f.Severity = ProjectPendingDeletion, Info
+	f.Reason = fmt.Sprintf("project %s is pending deletion (DELETE_REQUESTED): this %s does not run and cannot be deployed, so its image access is not checked; restoring the project (gcloud projects undelete %s) brings it back as it was.", base.ProjectID, r.Kind, shellQuote(base.ProjectID))
+	res.add(f)
+	for _, c := range r.Containers {
+		row := InventoryRow{
+			Resource: base.Resource, ResourceType: base.ResourceType, ProjectID: base.ProjectID,
+			ProjectNumber: base.ProjectNumber, Location: base.Location, Container: c.Name, Image: c.Image,
+			ServiceAccount: r.ServiceAccount, Creator: r.Creator, LastModifier: r.LastModifier,
+			Verdict: VerdictNotRunning, Findings: 1, Folders: base.Folders, Organization: base.Organization,
+			Note: "the project is pending deletion",
+		}
+		if ref, err := imageref.Parse(c.Image); err == nil {
+			row.ImageClass, row.Repository = string(ref.Class), ref.RepositoryName()
 		} else {
 			row.ImageClass = "UNPARSEABLE"
 		}
@@ -307,7 +347,7 @@ func verdictOf(f Finding) Verdict {
 
 // worse returns the more serious verdict.
 func worse(a, b Verdict) Verdict {
-	rank := map[Verdict]int{VerdictPublic: 0, VerdictOK: 1, VerdictUnverified: 2, VerdictAtRisk: 3}
+	rank := map[Verdict]int{VerdictNotRunning: 0, VerdictPublic: 0, VerdictOK: 1, VerdictUnverified: 2, VerdictAtRisk: 3}
 	if rank[b] > rank[a] {
 		return b
 	}

@@ -691,3 +691,48 @@ func TestConditionsOnSecretVersions(t *testing.T) {
 		})
 	}
 }
+
+// A project pending deletion does not run its resources: one
+// informational finding says so instead of a predicted failing deploy.
+func TestProjectPendingDeletion(t *testing.T) {
+	deleting := strings.Replace(projectAsset("app"), `"projectNumber":"100"`, `"projectNumber":"100","lifecycleState":"DELETE_REQUESTED"`, 1)
+	web := serviceAsset("app", "web", "", sharedImg)
+	dev := policy("app", "roles/run.developer", devUser)
+	fs, rows, _ := evaluate(t, access.Options{}, deleting, web, dev)
+	if len(fs) != 1 || fs[0].Kind != ProjectPendingDeletion || fs[0].Severity != Info || !strings.Contains(fs[0].Reason, "pending deletion") {
+		t.Errorf("findings %q, want one PROJECT_PENDING_DELETION", brief(fs))
+	}
+	if len(rows) != 1 || rows[0].Verdict != VerdictNotRunning {
+		t.Errorf("rows %+v, want one NOT_RUNNING", rows)
+	}
+	// The same project active: the deployer's and the agent's gaps are reported.
+	fs, _, _ = evaluate(t, access.Options{}, web, dev)
+	if got := brief(fs); !equal(got, []string{"DEPLOYER_CANNOT_READ_IMAGE MEDIUM " + devUser + " shared", "SERVICE_AGENT_CANNOT_READ_IMAGE CRITICAL " + runAgent + " shared"}) {
+		t.Errorf("active project: findings %q", got)
+	}
+}
+
+// A gcr.io image whose project has no gcr.io repository cannot be
+// deployed since Container Registry's shutdown: HIGH and actionable. With
+// the repository, or where repositories were not listed whole, it is not.
+func TestGCRRepositoryMissing(t *testing.T) {
+	img := "gcr.io/reg/legacy:1"
+	agentOK := policy("reg", "roles/artifactregistry.reader", runAgent, devUser)
+	dev := policy("app", "roles/run.developer", devUser)
+	fs, rows, _ := evaluate(t, access.Options{}, serviceAsset("app", "web", "", img), dev, agentOK)
+	if len(fs) != 1 || fs[0].Kind != GCRRepositoryMissing || fs[0].Severity != High || !fs[0].Kind.Actionable() || !strings.Contains(fs[0].Reason, "2025-03-18") {
+		t.Errorf("findings %q, want one HIGH GCR_REPOSITORY_MISSING naming the shutdown", brief(fs))
+	}
+	if len(rows) != 1 || rows[0].Verdict != VerdictAtRisk {
+		t.Errorf("rows %+v, want AT_RISK", rows)
+	}
+	fs, _, _ = evaluate(t, access.Options{}, serviceAsset("app", "web", "", img), dev, agentOK, repoAsset("reg", "us", "gcr.io", ""))
+	if len(fs) != 0 {
+		t.Errorf("with the gcr.io repository: findings %q, want none", brief(fs))
+	}
+	fs, _ = evaluateWithGaps(t, []inventory.Gap{{Scope: "organizations/1", AssetType: inventory.TypeRepository, ContentType: inventory.ContentResource, Reason: "denied"}},
+		serviceAsset("app", "web", "", img), dev, agentOK)
+	if len(fs) != 1 || fs[0].Kind != ResourceNotRead {
+		t.Errorf("repositories not listed whole: findings %q, want RESOURCE_NOT_READ", brief(fs))
+	}
+}

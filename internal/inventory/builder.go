@@ -308,6 +308,7 @@ func (b *Builder) resource(a *assetpb.Asset, n *Node, data *structpb.Struct, loc
 			b.inv.Counts["projects"]++
 		}
 		p.Scanned = true
+		p.LifecycleState = str(d, "lifecycleState")
 		if id != "" {
 			p.ID = id
 			b.inv.ProjectIDs[id] = num

@@ -103,6 +103,9 @@ type Project struct {
 	// Scanned is true when the Project asset itself was read: the project is
 	// part of the scan, so its resources are known.
 	Scanned bool
+	// LifecycleState is the project's state: ACTIVE, or DELETE_REQUESTED
+	// for a project pending deletion, whose resources do not run.
+	LifecycleState string
 }
 
 // Container is one container of a Cloud Run service or job.
