@@ -1,6 +1,7 @@
 package access
 
 import (
+	"sort"
 	"strings"
 	"sync"
 
@@ -155,7 +156,8 @@ type boundRole struct {
 	b       *inventory.Binding
 	perms   PermSet
 	unknown bool // the role's permissions are not known
-	// note says why an unknown role is unknown; gap is the coverage gap
+	inert   bool // a disabled or deleted custom role: grants nothing
+	// note says why an unknown role is unknown, or an inert one inert; gap is the coverage gap
 	// that may hide its definition.
 	note string
 	gap  *inventory.Gap
@@ -224,7 +226,13 @@ func (e *Engine) resolve(role string, roles *RoleTable) boundRole {
 		return br
 	}
 	if cr.Deleted || cr.Stage == "DISABLED" {
-		return boundRole{} // grants nothing
+		// Grants nothing; kept so that reasons can say why a binding
+		// that names the permission does not apply.
+		why := "is deleted"
+		if !cr.Deleted {
+			why = "is DISABLED"
+		}
+		return boundRole{perms: FromNames(cr.Permissions), inert: true, note: "custom role " + role + " " + why + ": it grants nothing"}
 	}
 	return boundRole{perms: FromNames(cr.Permissions)}
 }
@@ -296,9 +304,13 @@ func (e *Engine) allow(member string, p Perm, target *inventory.Node) Answer {
 			for _, m := range br.b.Members {
 				match, via, note := e.matches(m, member)
 				if match == No {
-					if via != "" && len(ans.Refused) < maxSteps {
+					if via != "" {
 						ans.Refused = append(ans.Refused, Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: note})
 					}
+					continue
+				}
+				if br.inert {
+					ans.Refused = append(ans.Refused, Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: JoinNote(note, br.note)})
 					continue
 				}
 				res := match
@@ -333,9 +345,7 @@ func (e *Engine) allow(member string, p Perm, target *inventory.Node) Answer {
 						ans.Unknown = append(ans.Unknown, step)
 					}
 				default:
-					if len(ans.Refused) < maxSteps {
-						ans.Refused = append(ans.Refused, step)
-					}
+					ans.Refused = append(ans.Refused, step)
 				}
 			}
 		}
@@ -352,7 +362,29 @@ func (e *Engine) allow(member string, p Perm, target *inventory.Node) Answer {
 	if ans.Result != Yes && len(ans.Unknown) > 0 {
 		ans.Result = Unknown
 	}
+	ans.Refused = mostRelevant(ans.Refused)
 	return ans
+}
+
+// mostRelevant orders bindings that would grant but do not, the
+// principal's own first (a false condition, a disabled role), then broad
+// members (domain, allUsers), then groups it is not in, and keeps the first
+// maxSteps.
+func mostRelevant(ss []Step) []Step {
+	rank := func(s Step) int {
+		switch s.Via {
+		case "":
+			return 0
+		case "group membership":
+			return 2
+		}
+		return 1
+	}
+	sort.SliceStable(ss, func(i, j int) bool { return rank(ss[i]) < rank(ss[j]) })
+	if len(ss) > maxSteps {
+		ss = ss[:maxSteps]
+	}
+	return ss
 }
 
 // Unread lists, as undecided steps, the nodes of target's ancestry whose IAM
@@ -456,6 +488,9 @@ func (e *Engine) Holders(perms PermSet, target *inventory.Node) []Holder {
 	idx := map[string]int{}
 	for n := target; n != nil; n = n.Parent {
 		for _, br := range e.index[n] {
+			if br.inert {
+				continue
+			}
 			have := br.perms & perms
 			res, note, cause := Yes, "", Cause(0)
 			if br.unknown {

@@ -5,8 +5,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/runaudit/runaudit/internal/access"
+	"github.com/runaudit/runaudit/internal/conditions"
 )
 
 var roles = access.Predefined()
@@ -638,5 +640,48 @@ func TestCheckConcurrent(t *testing.T) {
 	wg.Wait()
 	if want[q{dev, access.DownloadArtifacts, "shared"}] != access.Yes || want[q{"user:ops@acme.example", access.RunServicesUpdate, "web"}] != access.Yes {
 		t.Error("the questions do not include a grant: the test proves little")
+	}
+}
+
+// "Not applying" names the bindings that name the permission but do not
+// grant it, the principal's own first: a disabled or deleted custom role
+// with why, a false condition; then the groups the principal is not in.
+// Bindings of roles without the permission never appear.
+func TestRefusedMostRelevantFirst(t *testing.T) {
+	const who = "user:dev@acme.example"
+	inv := build(t,
+		bind("org", "roles/artifactregistry.reader", "group:others@acme.example"),
+		bind("org", "organizations/1/roles/orgDisabled", who),
+		bind("folder10", "organizations/1/roles/orgDeleted", who),
+		bind("reg", "roles/logging.viewer", who),
+		binding{on: "reg", role: "roles/artifactregistry.reader", cond: `request.time < timestamp("2020-01-01T00:00:00Z")`, members: []string{who}},
+	)
+	eval, err := conditions.New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := access.New(inv, roles, access.Options{Conditions: eval, Groups: groupStub{}})
+	ans := eng.Check(who, access.DownloadArtifacts, node(t, inv, "shared"))
+	if ans.Result != access.No {
+		t.Fatalf("result %v, want no", ans.Result)
+	}
+	var got []string
+	for _, s := range ans.Refused {
+		got = append(got, s.Role+" "+s.Via+" "+s.Note)
+	}
+	if len(got) != 4 {
+		t.Fatalf("refused = %q, want the condition, the two inert roles and the group", got)
+	}
+	if !strings.HasPrefix(got[3], "roles/artifactregistry.reader group membership") {
+		t.Errorf("the group is not last: %q", got)
+	}
+	joined := strings.Join(got, "\n")
+	for _, want := range []string{"orgDisabled  custom role organizations/1/roles/orgDisabled is DISABLED", "orgDeleted  custom role organizations/1/roles/orgDeleted is deleted", "the condition is false"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("refused lacks %q:\n%s", want, joined)
+		}
+	}
+	if strings.Contains(joined, "logging.viewer") {
+		t.Errorf("a role without the permission is listed:\n%s", joined)
 	}
 }
