@@ -183,6 +183,7 @@ func logFinished(log *slog.Logger, res audit.Result, code int) {
 	attrs = append(attrs,
 		slog.Int("findings", s.Findings),
 		slog.Int("actionable", actionable),
+		slog.Int("undecided", s.Undecided),
 		slog.Any("by_severity", nonNil(s.BySeverity)),
 		slog.Int("gaps", len(s.Gaps)),
 		slog.Int("skipped", s.SkippedTotal),

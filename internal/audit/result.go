@@ -83,13 +83,32 @@ type Summary struct {
 	Skipped      []Skip `json:"skipped"`
 	SkippedTotal int    `json:"skipped_total"`
 
-	Findings   int            `json:"findings"`
-	ByKind     map[string]int `json:"by_kind"`
+	Findings int `json:"findings"`
+	// Actionable counts findings that predict a failing deploy or pull;
+	// Undecided those the audit could not decide, which may become
+	// actionable once what they hang on is known. Counted apart, never
+	// folded into INFO.
+	Actionable int `json:"actionable"`
+	Undecided  int `json:"undecided"`
+	// UndecidedOn names what holds the most undecided findings (a group,
+	// a gap, a condition, …), most first, with how to settle it.
+	UndecidedOn []Hang         `json:"undecided_on,omitempty"`
+	ByKind      map[string]int `json:"by_kind"`
 	BySeverity map[string]int `json:"by_severity"`
 	ByProject  map[string]int `json:"by_project"`
 	// Inventory counts what was read, by category (projects, services, jobs,
 	// repositories, secrets, custom_roles, iam_policies, images, …).
 	Inventory map[string]int `json:"inventory"`
+}
+
+// Hang is one thing undecided findings hang on.
+type Hang struct {
+	// On is the group, principal set, "gap:…", "condition:…", "role:…" or
+	// "deny:…" as depends_on names it.
+	On       string `json:"on"`
+	Findings int    `json:"findings"`
+	// Fix says how to settle it.
+	Fix string `json:"fix"`
 }
 
 // ProjectCoverage says what the scan read of one project, for the coverage

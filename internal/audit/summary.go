@@ -21,12 +21,24 @@ func Summarize(s *Summary, inv *inventory.Inventory, findings []Finding) {
 		s.Status = "incomplete"
 	}
 	s.Findings = len(findings)
+	s.Actionable, s.Undecided = 0, 0
 	s.ByKind, s.BySeverity, s.ByProject = map[string]int{}, map[string]int{}, map[string]int{}
+	hangs := map[string]int{}
 	for _, f := range findings {
 		s.ByKind[string(f.Kind)]++
 		s.BySeverity[string(f.Severity)]++
 		s.ByProject[f.ProjectID]++
+		switch {
+		case f.Kind.Actionable():
+			s.Actionable++
+		case f.Kind.Undecided():
+			s.Undecided++
+			for _, d := range f.DependsOn {
+				hangs[d]++
+			}
+		}
 	}
+	s.UndecidedOn = topHangs(hangs, inv.Gaps, maxHangs)
 	s.Inventory = map[string]int{}
 	for k, v := range inv.Counts {
 		s.Inventory[k] = v
@@ -87,4 +99,51 @@ func Coverage(inv *inventory.Inventory) []ProjectCoverage {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ProjectID < out[j].ProjectID })
 	return out
+}
+
+// maxHangs bounds the causes of undecided findings the summary names.
+const maxHangs = 5
+
+// topHangs names the causes that hold the most undecided findings, with
+// how to settle each.
+func topHangs(hangs map[string]int, gaps []Gap, n int) []Hang {
+	out := make([]Hang, 0, len(hangs))
+	for on, c := range hangs {
+		out = append(out, Hang{On: on, Findings: c, Fix: settle(on, gaps)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Findings != out[j].Findings {
+			return out[i].Findings > out[j].Findings
+		}
+		return out[i].On < out[j].On
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// settle says in one line how to decide what on names.
+func settle(on string, gaps []Gap) string {
+	kind, _, _ := strings.Cut(on, ":")
+	switch kind {
+	case "group":
+		return "pass --groups FILE or resolve groups with Cloud Identity (--resolve-groups)"
+	case "gap":
+		for _, g := range gaps {
+			if gapRef(&g) == on && g.Fix != "" {
+				return g.Fix
+			}
+		}
+		return "close the scan gap and run again"
+	case "condition":
+		return "a condition over tags or request attributes is not decided offline: --confirm asks Policy Troubleshooter"
+	case "role":
+		return "refresh the role table from the IAM API (go run ./internal/access/rolegen -from-api)"
+	case "deny":
+		return "pass --deny-policies FILE or --read-deny-policies"
+	case "principalSet", "principal":
+		return "membership hangs on the identity provider: --confirm asks Policy Troubleshooter"
+	}
+	return "--confirm asks Policy Troubleshooter"
 }

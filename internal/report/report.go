@@ -219,13 +219,10 @@ func WriteText(w io.Writer, r audit.Result) {
 	fmt.Fprintf(w, "runaudit %s — organization %s, source %s\n", s.Version, org, s.Source)
 	fmt.Fprintf(w, "read: %d projects, %d services, %d jobs, %d containers, %d repositories, %d secrets, %d custom roles, %d IAM policies (%d bindings)\n",
 		inv["projects"], inv["services"], inv["jobs"], inv["containers"], inv["repositories"], inv["secrets"], inv["custom_roles"], inv["iam_policies"], inv["bindings"])
-	actionable := 0
-	for _, f := range r.Findings {
-		if f.Kind.Actionable() {
-			actionable++
-		}
+	fmt.Fprintf(w, "findings: %d (%d actionable, %d undecided)\n", s.Findings, s.Actionable, s.Undecided)
+	for _, h := range s.UndecidedOn {
+		fmt.Fprintf(w, "  %d undecided hang on %s: %s\n", h.Findings, h.On, h.Fix)
 	}
-	fmt.Fprintf(w, "findings: %d (%d actionable)\n", s.Findings, actionable)
 	for _, sev := range audit.Severities {
 		if n := s.BySeverity[string(sev)]; n > 0 {
 			fmt.Fprintf(w, "  %-9s %d\n", sev, n)

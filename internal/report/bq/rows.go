@@ -52,6 +52,7 @@ type runRow struct {
 	Skipped            []skipRow       `json:"skipped"`
 	Findings           int             `json:"findings"`
 	ActionableFindings int             `json:"actionable_findings"`
+	UndecidedFindings  int             `json:"undecided_findings"`
 	ByKind             []kindCount     `json:"by_kind"`
 	BySeverity         []severityCount `json:"by_severity"`
 	ByProject          []projectCount  `json:"by_project"`
@@ -193,6 +194,7 @@ func encode(res audit.Result, loadedAt time.Time) (*batch, error) {
 		Skipped:            []skipRow{},
 		Findings:           len(res.Findings),
 		ActionableFindings: actionable,
+		UndecidedFindings:  s.Undecided,
 		ByKind:             []kindCount{},
 		BySeverity:         []severityCount{},
 		ByProject:          []projectCount{},

@@ -67,6 +67,15 @@ func (w *writer) summary() error {
 	s.label("Actionable (predict a failing deploy or pull)")
 	s.cell("B", excelize.Cell{StyleID: w.st.bold, Value: st.Actionable})
 	s.row++
+	s.label("Undecided (may become actionable)")
+	s.cell("B", excelize.Cell{StyleID: w.st.bold, Value: sum.Undecided})
+	s.row++
+	for _, h := range sum.UndecidedOn {
+		s.label("  hang on " + h.On)
+		s.cell("B", h.Findings)
+		s.cell("C", text(h.Fix))
+		s.row++
+	}
 	s.label("Fix commands (Remediation sheet)")
 	s.cell("B", len(w.groups))
 	s.row++
