@@ -115,7 +115,7 @@ echo "== 1. Services"
 apis=(run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com
 	cloudscheduler.googleapis.com cloudasset.googleapis.com bigquery.googleapis.com
 	storage.googleapis.com iam.googleapis.com cloudresourcemanager.googleapis.com
-	logging.googleapis.com)
+	logging.googleapis.com cloudidentity.googleapis.com)
 if [[ "$ENABLE_CONFIRM" == true ]]; then apis+=(policytroubleshooter.googleapis.com); fi
 run gcloud services enable "${apis[@]}" --project="$PROJECT_ID"
 

@@ -22,6 +22,7 @@ import (
 	"github.com/runaudit/runaudit/internal/confirm"
 	"github.com/runaudit/runaudit/internal/deny"
 	"github.com/runaudit/runaudit/internal/groups"
+	"github.com/runaudit/runaudit/internal/inventory"
 )
 
 // AccuracyConfig says how grants are decided: the time conditions are
@@ -34,6 +35,9 @@ type AccuracyConfig struct {
 	GroupsFile    string
 	ResolveGroups bool
 	GroupsQPS     float64
+	// groupsByDefault is set when ResolveGroups was not given and a live
+	// run turned it on: Cloud Identity failing is then a gap, not an error.
+	groupsByDefault bool
 
 	DenyFile      string
 	ReadDeny      bool
@@ -53,6 +57,8 @@ type accuracyRun struct {
 	identity *groups.CloudIdentity
 	reader   *deny.Reader
 	closers  []func() error
+	// gaps are what the accuracy mechanisms could not read.
+	gaps []inventory.Gap
 }
 
 // Environment variables that point the live APIs at a local fake or
@@ -69,7 +75,7 @@ func (c *AccuracyConfig) define(fs *flag.FlagSet, def func(name, env string)) {
 	def("at", "AUDIT_AT")
 	fs.StringVar(&c.GroupsFile, "groups", "", "group memberships file (JSON or CSV, group → members); authoritative for the groups it lists")
 	def("groups", "AUDIT_GROUPS")
-	fs.BoolVar(&c.ResolveGroups, "resolve-groups", false, "resolve group memberships with the Cloud Identity API (after --groups, for the groups it does not list)")
+	fs.BoolVar(&c.ResolveGroups, "resolve-groups", false, "resolve group memberships with the Cloud Identity API (after --groups, for the groups it does not list); on by default for live runs, --resolve-groups=false turns it off")
 	def("resolve-groups", "AUDIT_RESOLVE_GROUPS")
 	fs.Float64Var(&c.GroupsQPS, "groups-qps", 5, "Cloud Identity API calls per second")
 	def("groups-qps", "AUDIT_GROUPS_QPS")
@@ -85,6 +91,22 @@ func (c *AccuracyConfig) define(fs *flag.FlagSet, def func(name, env string)) {
 	def("confirm", "AUDIT_CONFIRM")
 	fs.Float64Var(&c.ConfirmPerMinute, "confirm-rate", 60, "Policy Troubleshooter calls per minute")
 	def("confirm-rate", "AUDIT_CONFIRM_RATE")
+}
+
+// defaults turns group resolution on for a live run where it was not
+// asked for either way: real organizations grant registry read through
+// groups, and unresolved they leave most deployers undecided. Against a
+// fake Cloud Asset Inventory (CLOUDASSET_EMULATOR_HOST) there is no
+// directory behind the groups, so it stays off unless Cloud Identity is
+// faked too.
+func (c *AccuracyConfig) defaults(collect *CollectConfig, explicit bool) {
+	if explicit || collect.scope == "" {
+		return
+	}
+	if collect.EmulatorHost != "" && os.Getenv(cloudIdentityHostEnv) == "" {
+		return
+	}
+	c.ResolveGroups, c.groupsByDefault = true, true
 }
 
 func (c *AccuracyConfig) check() error {
@@ -125,11 +147,18 @@ func accessOptions(ctx context.Context, cfg *Config, at time.Time) (access.Optio
 	if c.ResolveGroups {
 		// Read-only scope: the client's default scopes include writes.
 		svc, err := cloudidentity.NewService(ctx, append(restOptions(cloudIdentityHostEnv), option.WithScopes(cloudidentity.CloudIdentityGroupsReadonlyScope))...)
-		if err != nil {
+		switch {
+		case err != nil && c.groupsByDefault:
+			// On by default, unreachable: a gap, and groups stay undecided.
+			c.live.gaps = append(c.live.gaps, inventory.Gap{Scope: "Cloud Identity", AssetType: "cloudidentity.googleapis.com/Group",
+				Reason: "group memberships could not be resolved: " + err.Error(),
+				Fix:    "give the job's principal the Groups Reader role in the Admin console and enable cloudidentity.googleapis.com, pass --groups FILE, or turn resolution off with --resolve-groups=false"})
+		case err != nil:
 			return access.Options{}, fmt.Errorf("connecting to the Cloud Identity API: %w", err)
+		default:
+			c.live.identity = groups.NewCloudIdentity(ctx, svc, groups.CloudIdentityOptions{QPS: c.GroupsQPS})
+			chain = append(chain, c.live.identity)
 		}
-		c.live.identity = groups.NewCloudIdentity(ctx, svc, groups.CloudIdentityOptions{QPS: c.GroupsQPS})
-		chain = append(chain, c.live.identity)
 	}
 	switch len(chain) {
 	case 0:

@@ -148,6 +148,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
 	}
+	c.Accuracy.defaults(&c.Collect, set["resolve-groups"] || getenv(envNames["resolve-groups"]) != "")
 	switch c.LogFormat {
 	case "auto", "text", "json":
 	default:

@@ -72,6 +72,9 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 	if err != nil {
 		return res, err
 	}
+	if live := cfg.Accuracy.live; live != nil {
+		inv.Gaps = append(inv.Gaps, live.gaps...)
+	}
 	eng := access.New(inv, access.Predefined(), opts)
 	for _, r := range eng.UnknownRoles {
 		inv.Skipped = append(inv.Skipped, inventory.Skip{Where: r, Reason: "role not in the role table or the inventory's custom roles: its grants are undecided"})

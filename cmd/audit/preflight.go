@@ -80,7 +80,7 @@ func credentialUsers(cfg *Config, getenv func(string) string) []string {
 	if cfg.Output.BQDataset != "" && cfg.Output.BQEndpoint == "" {
 		out = append(out, "BigQuery (--bq-dataset)")
 	}
-	if cfg.Accuracy.ResolveGroups {
+	if cfg.Accuracy.ResolveGroups && !cfg.Accuracy.groupsByDefault {
 		add("Cloud Identity (--resolve-groups)", cloudIdentityHostEnv)
 	}
 	if cfg.Accuracy.ReadDeny {

@@ -313,3 +313,50 @@ func TestFindingIDsUniqueAndStable(t *testing.T) {
 		})
 	}
 }
+
+// Group resolution is on by default for live runs (off for exports, off
+// against a fake asset inventory with no fake directory, off when asked);
+// on by default and unreachable, it is a gap, not a failed run.
+func TestGroupsResolvedByDefaultForLiveRuns(t *testing.T) {
+	t.Setenv(cloudIdentityHostEnv, "")
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{"live organization", []string{"--org", "123"}, nil, true},
+		{"live project", []string{"--project", "acme-app"}, nil, true},
+		{"export", []string{"--export", "../../examples/acme"}, nil, false},
+		{"turned off", []string{"--org", "123", "--resolve-groups=false"}, nil, false},
+		{"turned off in the environment", []string{"--org", "123"}, map[string]string{"AUDIT_RESOLVE_GROUPS": "false"}, false},
+		{"fake asset inventory", []string{"--org", "123"}, map[string]string{"CLOUDASSET_EMULATOR_HOST": "127.0.0.1:1"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			cfg, err := parseConfig(tc.args, func(k string) string { return tc.env[k] }, &stderr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Accuracy.ResolveGroups != tc.want {
+				t.Errorf("resolve groups = %v, want %v", cfg.Accuracy.ResolveGroups, tc.want)
+			}
+		})
+	}
+	t.Run("on by default and unreachable: a gap", func(t *testing.T) {
+		t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", filepath.Join(t.TempDir(), "absent.json"))
+		cfg := &Config{Accuracy: AccuracyConfig{ResolveGroups: true, groupsByDefault: true, GroupsQPS: 5}}
+		if _, err := accessOptions(context.Background(), cfg, time.Now()); err != nil {
+			t.Fatalf("accessOptions = %v, want a gap instead", err)
+		}
+		gaps := cfg.Accuracy.live.gaps
+		if len(gaps) != 1 || gaps[0].AssetType != "cloudidentity.googleapis.com/Group" || gaps[0].Fix == "" {
+			t.Errorf("gaps = %+v, want one for Cloud Identity with a fix", gaps)
+		}
+		cfg.Accuracy.groupsByDefault = false // asked for explicitly: an error
+		if _, err := accessOptions(context.Background(), cfg, time.Now()); err == nil {
+			t.Error("an explicit --resolve-groups that cannot connect is not an error")
+		}
+	})
+}
