@@ -94,8 +94,8 @@ type Summary struct {
 	// a gap, a condition, …), most first, with how to settle it.
 	UndecidedOn []Hang         `json:"undecided_on,omitempty"`
 	ByKind      map[string]int `json:"by_kind"`
-	BySeverity map[string]int `json:"by_severity"`
-	ByProject  map[string]int `json:"by_project"`
+	BySeverity  map[string]int `json:"by_severity"`
+	ByProject   map[string]int `json:"by_project"`
 	// Inventory counts what was read, by category (projects, services, jobs,
 	// repositories, secrets, custom_roles, iam_policies, images, …).
 	Inventory map[string]int `json:"inventory"`
