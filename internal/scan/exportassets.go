@@ -89,10 +89,12 @@ type ExportProgress struct {
 	Name string
 	// Polls counts GetOperation calls.
 	Polls int
-	// Exported is set once the operation has finished successfully;
-	// Shards is then how many objects it wrote.
-	Exported bool
-	Shards   int
+	// Exported is set once the operation has finished successfully,
+	// ExportedAfter after it started; Shards is then how many objects it
+	// wrote.
+	Exported      bool
+	ExportedAfter time.Duration
+	Shards        int
 	// ShardsRead and Lines count what has been read of them.
 	ShardsRead int
 	Lines      int
@@ -243,7 +245,7 @@ func (e *ExportAssets) export(ctx context.Context, b *inventory.Builder, set exp
 				"destination", dest, "polls", p.Polls, "err", describeStage(ctx, err))
 		} else {
 			e.Log.Info("ExportAssets read", "scope", e.Scope, "content_type", p.ContentType, "operation", p.Name,
-				"polls", p.Polls, "shards", p.Shards, "lines", p.Lines, "seconds", p.Elapsed.Seconds())
+				"polls", p.Polls, "shards", p.Shards, "lines", p.Lines, "export_seconds", p.ExportedAfter.Seconds(), "seconds", p.Elapsed.Seconds())
 		}
 	}
 
@@ -283,7 +285,7 @@ func (e *ExportAssets) export(ctx context.Context, b *inventory.Builder, set exp
 			uris = append(uris, o.URL())
 		}
 	}
-	state.update(func(p *ExportProgress) { p.Exported, p.Shards = true, len(uris) })
+	state.update(func(p *ExportProgress) { p.Exported, p.ExportedAfter, p.Shards = true, time.Since(p.Started), len(uris) })
 
 	// The operation lists what it wrote; reading those objects, not the
 	// prefix, leaves out any temporary files the export made there.

@@ -91,7 +91,7 @@ func TestExportAssetsReadsWhatListAssetsReads(t *testing.T) {
 			}
 			lines := 0
 			for _, p := range src.Progress() {
-				if !p.Done || p.Err != nil || !p.Exported || p.ShardsRead != p.Shards || !strings.HasPrefix(p.Destination, "gs://staging/runaudit/run1/") {
+				if !p.Done || p.Err != nil || !p.Exported || p.ExportedAfter < latency || p.ExportedAfter > p.Elapsed || p.ShardsRead != p.Shards || !strings.HasPrefix(p.Destination, "gs://staging/runaudit/run1/") {
 					t.Errorf("operation not done cleanly: %+v", p)
 				}
 				if !strings.Contains(p.Name, "/operations/ExportAssets/"+p.ContentType+"/") {
