@@ -285,7 +285,9 @@ func (e *ExportAssets) export(ctx context.Context, b *inventory.Builder, set exp
 			uris = append(uris, o.URL())
 		}
 	}
-	state.update(func(p *ExportProgress) { p.Exported, p.ExportedAfter, p.Shards = true, time.Since(p.Started), len(uris) })
+	state.update(func(p *ExportProgress) {
+		p.Exported, p.ExportedAfter, p.Shards = true, time.Since(p.Started), len(uris)
+	})
 
 	// The operation lists what it wrote; reading those objects, not the
 	// prefix, leaves out any temporary files the export made there.
