@@ -92,13 +92,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, f := range deny {
 		srv.Inject(f)
 	}
-	stopExport, err := exp.start(srv, stdout)
+	addr, err := srv.Start(*listen)
 	if err != nil {
 		return err
 	}
-	addr, err := srv.Start(*listen)
+	stopExport, err := exp.start(srv, stdout)
 	if err != nil {
-		stopExport()
+		srv.Stop()
 		return err
 	}
 	fmt.Fprintf(stdout, "caifake: serving %d assets from %d file(s) on %s (loaded in %s); CLOUDASSET_EMULATOR_HOST=%s\n",

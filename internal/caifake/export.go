@@ -62,7 +62,7 @@ type exportFault struct {
 // ExportStats counts the export side of the server.
 type ExportStats struct {
 	// ExportCalls counts ExportAssets calls, refused ones included;
-	// Refused the refused ones.
+	// Refused the refused ones. (Stats counts ListAssets calls only.)
 	ExportCalls, Refused int
 	// GetOperationCalls counts polls.
 	GetOperationCalls int
@@ -133,7 +133,7 @@ func (s *Server) ExportAssets(ctx context.Context, req *assetpb.ExportAssetsRequ
 		s.mu.Lock()
 		s.export.stats.Refused++
 		s.mu.Unlock()
-		return nil, s.fail(err)
+		return nil, err
 	}
 	if cl == nil {
 		return refuse(grpcstatus.Error(codes.Unimplemented, "caifake: export not enabled (EnableExport)"))
@@ -401,7 +401,7 @@ func (o *operations) GetOperation(_ context.Context, req *longrunningpb.GetOpera
 	o.s.mu.Unlock()
 	op := o.s.operation(req.GetName())
 	if op == nil {
-		return nil, o.s.fail(grpcstatus.Errorf(codes.NotFound, "operation %q not found", req.GetName()))
+		return nil, grpcstatus.Errorf(codes.NotFound, "operation %q not found", req.GetName())
 	}
 	return op, nil
 }
