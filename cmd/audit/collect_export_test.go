@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/asset/apiv1/assetpb"
 	"cloud.google.com/go/storage"
@@ -185,4 +188,51 @@ func TestExportModeUsage(t *testing.T) {
 	if err != nil || cfg.Collect.Mode != collectExport || cfg.Collect.ExportStaging != "gs://b/p" {
 		t.Errorf("from the environment: %+v, %v", cfg, err)
 	}
+}
+
+// On a terminal the export shows a line per finished operation and a
+// status line while it runs.
+func TestExportProgressOnATerminal(t *testing.T) {
+	srv, env := acmeFake(t)
+	enableExport(t, srv, 2)
+	srv.InjectExport(caifake.ExportFault{ContentType: assetpb.ContentType_IAM_POLICY, Refuse: true, Code: codes.PermissionDenied})
+	cfg, err := parseConfig([]string{"--org", "123456789012", "--collect", "export", "--export-staging", "gs://staging/p"}, env, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	p := &progress{w: &out, on: true, start: time.Now()}
+	b := inventory.NewBuilder()
+	if _, err := collectExportAssets(context.Background(), cfg, b, p, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{
+		"ExportAssets RESOURCE   16 shards, 29 assets, ", // 29 assets in 8 types, 2 a shard
+		"ExportAssets IAM_POLICY FAILED (a gap): ExportAssets refused: PERMISSION_DENIED: caifake: injected",
+		"collecting organizations/123456789012 by export: ",
+		"RESOURCE done (0 polls",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("progress lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// syncBuffer is a buffer safe to write from the progress goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -18,6 +18,7 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/googleapis/gax-go/v2"
 	"golang.org/x/sync/errgroup"
+	rpccode "google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -360,7 +361,12 @@ type stageError struct {
 	err   error
 }
 
-func (e *stageError) Error() string { return e.stage + ": " + e.err.Error() }
+func (e *stageError) Error() string {
+	if st, ok := status.FromError(e.err); ok {
+		return e.stage + ": " + rpccode.Code(st.Code()).String() + ": " + st.Message()
+	}
+	return e.stage + ": " + e.err.Error()
+}
 func (e *stageError) Unwrap() error { return e.err }
 
 // describeStage names the step that failed and the error as describe
