@@ -75,6 +75,7 @@ type exporter struct {
 	storage     *storage.Client
 	shardAssets int
 	latency     time.Duration
+	omitURIs    bool
 	faults      []*exportFault
 	ops         map[string]*longrunningpb.Operation
 	seq         int
@@ -103,6 +104,14 @@ func (s *Server) SetExportLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.export.latency = d
+}
+
+// OmitExportURIs makes finished operations answer without
+// output_result, so that a client must find the shards under the prefix.
+func (s *Server) OmitExportURIs() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.export.omitURIs = true
 }
 
 // InjectExport adds an export fault; faults are tried in the order added.
@@ -273,11 +282,11 @@ func (j exportJob) run(ctx context.Context) {
 		op.Result = &longrunningpb.Operation_Error{Error: &status.Status{Code: int32(st.Code()), Message: st.Message()}}
 		return
 	}
-	resp, err := anypb.New(&assetpb.ExportAssetsResponse{
-		ReadTime:     timestamppb.Now(),
-		OutputConfig: j.req.GetOutputConfig(),
-		OutputResult: &assetpb.OutputResult{Result: &assetpb.OutputResult_GcsResult{GcsResult: &assetpb.GcsOutputResult{Uris: uris}}},
-	})
+	r := &assetpb.ExportAssetsResponse{ReadTime: timestamppb.Now(), OutputConfig: j.req.GetOutputConfig()}
+	if !j.s.export.omitURIs {
+		r.OutputResult = &assetpb.OutputResult{Result: &assetpb.OutputResult_GcsResult{GcsResult: &assetpb.GcsOutputResult{Uris: uris}}}
+	}
+	resp, err := anypb.New(r)
 	if err != nil {
 		op.Result = &longrunningpb.Operation_Error{Error: &status.Status{Code: int32(codes.Internal), Message: err.Error()}}
 		return

@@ -261,6 +261,28 @@ func TestExportAssetsFailures(t *testing.T) {
 	}
 }
 
+// Without output_result the shards are found under the prefix; types
+// with no assets write none, which is no gap.
+func TestExportAssetsWithoutResultURIsListsThePrefix(t *testing.T) {
+	srv, src, _ := exportSetup(t, acmeAssets(t), 3)
+	srv.OmitExportURIs()
+	src.Scope = acmeOrg
+	b := inventory.NewBuilder()
+	if err := src.Collect(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if d := lineDiff(digest(exportInventory(t)), digest(b.Finish())); d != "" {
+		t.Errorf("inventory differs from the export files':\n%s", d)
+	}
+	shards := 0
+	for _, p := range src.Progress() {
+		shards += p.Shards
+	}
+	if st := srv.ExportStats(); shards != st.Shards {
+		t.Errorf("read %d shards, the server wrote %d", shards, st.Shards)
+	}
+}
+
 func TestExportAssetsNothingExportedIsAnError(t *testing.T) {
 	srv, src, _ := exportSetup(t, acmeAssets(t), 0)
 	srv.InjectExport(caifake.ExportFault{Refuse: true, Code: codes.PermissionDenied})
