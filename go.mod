@@ -8,6 +8,7 @@ require (
 	cloud.google.com/go/asset v1.30.1
 	cloud.google.com/go/bigquery v1.86.2
 	cloud.google.com/go/iam v1.14.0
+	cloud.google.com/go/longrunning v1.5.0
 	cloud.google.com/go/policytroubleshooter v1.18.1
 	cloud.google.com/go/storage v1.70.0
 	github.com/fsouza/fake-gcs-server v1.56.1
@@ -32,7 +33,6 @@ require (
 	cloud.google.com/go/auth v0.24.1 // indirect
 	cloud.google.com/go/auth/oauth2adapt v0.3.1 // indirect
 	cloud.google.com/go/compute/metadata v0.10.0 // indirect
-	cloud.google.com/go/longrunning v1.5.0 // indirect
 	cloud.google.com/go/monitoring v1.30.0 // indirect
 	cloud.google.com/go/orgpolicy v1.20.0 // indirect
 	cloud.google.com/go/osconfig v1.22.0 // indirect

@@ -30,6 +30,9 @@ type CollectConfig struct {
 	Timeout time.Duration
 	// EmulatorHost points the live source at a fake or emulator.
 	EmulatorHost string
+	// Mode is how to collect live: collectList or collectExport
+	// (collect_export.go); ExportStaging is where exports are written.
+	Mode, ExportStaging string
 
 	scope string // the checked ListAssets parent, when live
 }
@@ -51,6 +54,7 @@ func (c *CollectConfig) define(fs *flag.FlagSet, def func(name, env string)) {
 	def("timeout", "AUDIT_TIMEOUT")
 	fs.StringVar(&c.EmulatorHost, "asset-emulator-host", "", "dial Cloud Asset Inventory at host:port in plaintext without credentials (a fake or emulator)")
 	def("asset-emulator-host", scan.EmulatorHostEnv)
+	c.defineExport(fs, def)
 }
 
 func (c *CollectConfig) check() error {
@@ -79,6 +83,9 @@ func (c *CollectConfig) check() error {
 		return errors.New("--streams must be at least 1")
 	case c.Timeout < 0:
 		return errors.New("--timeout must not be negative")
+	}
+	if err := c.checkExport(len(live) == 1); err != nil {
+		return err
 	}
 	for _, e := range c.Exports {
 		if scan.IsGCS(e) {
@@ -129,6 +136,9 @@ type liveStats struct {
 
 func collectLive(ctx context.Context, cfg *Config, b *inventory.Builder, p *progress, log *slog.Logger) (liveStats, error) {
 	c := &cfg.Collect
+	if c.Mode == collectExport {
+		return collectExportAssets(ctx, cfg, b, p, log)
+	}
 	pacer := scan.NewPacer(c.ListAssetsPerMinute)
 	cl, err := scan.NewAssetClient(ctx, scan.ClientConfig{EmulatorHost: c.EmulatorHost, Pacer: pacer})
 	if err != nil {

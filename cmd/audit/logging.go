@@ -200,8 +200,10 @@ func logFinished(log *slog.Logger, res audit.Result, code int) {
 		}
 		attrs = append(attrs, slog.Any("gap_list", gaps))
 	}
-	if !s.StartedAt.IsZero() && !s.FinishedAt.IsZero() {
-		attrs = append(attrs, slog.Float64("seconds", s.FinishedAt.Sub(s.StartedAt).Round(time.Millisecond).Seconds()))
+	if !s.StartedAt.IsZero() {
+		// Until now, not s.FinishedAt (the end of evaluation): the
+		// whole run, outputs included.
+		attrs = append(attrs, slog.Float64("seconds", time.Since(s.StartedAt).Round(time.Millisecond).Seconds()))
 	}
 	log.LogAttrs(context.Background(), level, "audit finished: "+status, attrs...)
 }

@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	latency := fs.Duration("latency", 0, "delay added to every ListAssets call")
 	var deny denyFlag
 	fs.Var(&deny, "deny", "answer PERMISSION_DENIED for ASSET_TYPE[:CONTENT_TYPE]; repeatable")
+	exp := defineExportFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -95,10 +96,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	stopExport, err := exp.start(srv, stdout)
+	if err != nil {
+		srv.Stop()
+		return err
+	}
 	fmt.Fprintf(stdout, "caifake: serving %d assets from %d file(s) on %s (loaded in %s); CLOUDASSET_EMULATOR_HOST=%s\n",
 		len(assets), len(files), addr, time.Since(start).Round(time.Millisecond), addr)
 	<-ctx.Done()
 	srv.Stop()
+	stopExport()
 	st := srv.Stats()
 	fmt.Fprintf(stdout, "caifake: %d calls, %d pages, %d assets served, failed %v\n", st.Calls, st.Pages, st.Assets, st.Failed)
 	return nil

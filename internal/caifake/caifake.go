@@ -5,6 +5,11 @@
 // and it can add latency to every page and inject error bursts or
 // permanent denials into chosen streams.
 //
+// With EnableExport it also answers ExportAssets, writing the export
+// shards into Cloud Storage (fake-gcs-server in tests) as the real service
+// does, and serves the google.longrunning Operations the client polls;
+// exports can be slowed, refused or made to fail mid-way (export.go).
+//
 // Cloud Asset Inventory has no emulator; the real client dials this server
 // with the emulator-host convention (plaintext, no credentials).
 package caifake
@@ -25,6 +30,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/asset/apiv1/assetpb"
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -90,6 +96,7 @@ type Server struct {
 	faults    []*fault
 	queries   map[string][]*assetpb.Asset
 	stats     Stats
+	export    exporter
 
 	grpc *grpc.Server
 	lis  net.Listener
@@ -104,7 +111,8 @@ type fault struct {
 // and an IAM policy is served under both content types; export files carry
 // them on separate lines, which works the same.
 func New(assets []*assetpb.Asset) *Server {
-	s := &Server{projectIDs: map[string]string{}, queries: map[string][]*assetpb.Asset{}, stats: Stats{Failed: map[codes.Code]int{}}}
+	s := &Server{projectIDs: map[string]string{}, queries: map[string][]*assetpb.Asset{}, stats: Stats{Failed: map[codes.Code]int{}},
+		export: exporter{ops: map[string]*longrunningpb.Operation{}, stop: make(chan struct{})}}
 	for _, a := range assets {
 		if a.GetResource() != nil {
 			r := proto.CloneOf(a)
@@ -217,12 +225,20 @@ func (s *Server) Start(addr string) (string, error) {
 	s.lis = lis
 	s.grpc = grpc.NewServer()
 	assetpb.RegisterAssetServiceServer(s.grpc, s)
+	longrunningpb.RegisterOperationsServer(s.grpc, &operations{s: s})
 	go s.grpc.Serve(lis)
 	return lis.Addr().String(), nil
 }
 
-// Stop ends serving, cutting open calls.
+// Stop ends serving, cutting open calls and abandoning running exports.
 func (s *Server) Stop() {
+	s.mu.Lock()
+	select {
+	case <-s.export.stop:
+	default:
+		close(s.export.stop)
+	}
+	s.mu.Unlock()
 	if s.grpc != nil {
 		s.grpc.Stop()
 	}
