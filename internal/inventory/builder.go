@@ -23,10 +23,13 @@ type Builder struct {
 	orgs    map[string]bool
 	dupes   map[string]bool
 	seen    map[string]bool // keys of resources counted
+	// strings interns role names and members: a large organization binds
+	// a few dozen roles and far fewer members than bindings.
+	strings map[string]string
 }
 
 type pendingAsset struct {
-	asset *assetpb.Asset
+	rec   *Record
 	where string
 }
 
@@ -42,10 +45,11 @@ func NewBuilder() *Builder {
 			CustomRoles:  map[string]*CustomRole{},
 			Counts:       map[string]int{},
 		},
-		orgs:  map[string]bool{},
-		dupes: map[string]bool{},
-		seen:  map[string]bool{},
-		runs:  map[string]int{},
+		orgs:    map[string]bool{},
+		dupes:   map[string]bool{},
+		seen:    map[string]bool{},
+		runs:    map[string]int{},
+		strings: map[string]string{},
 	}
 }
 
@@ -74,24 +78,38 @@ func (b *Builder) Gap(g Gap) {
 // messages. Assets of types the audit does not read are counted and ignored.
 // An asset that cannot be understood is recorded as skipped, with why.
 func (b *Builder) Add(a *assetpb.Asset, where string) {
+	b.AddRecord(FromAsset(a), where)
+}
+
+// AddRecord reads one asset, as Add does, from its Record.
+func (b *Builder) AddRecord(r *Record, where string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.inv.Counts["assets_read"]++
-	if err := b.add(a, where, true); err != nil {
-		b.skipAsset(a, where, err)
+	if err := b.add(r, where, true); err != nil {
+		b.skipAsset(r, where, err)
 	}
+}
+
+// intern returns the one copy of s the inventory keeps.
+func (b *Builder) intern(s string) string {
+	if v, ok := b.strings[s]; ok {
+		return v
+	}
+	b.strings[s] = s
+	return s
 }
 
 // skipAsset records an asset passed over, and the gap it leaves: what it
 // held is unknown to the audit.
-func (b *Builder) skipAsset(a *assetpb.Asset, where string, err error) {
+func (b *Builder) skipAsset(a *Record, where string, err error) {
 	b.skip(where, err.Error())
-	g := Gap{Scope: where, AssetType: a.GetAssetType(), Asset: a.GetName(),
+	g := Gap{Scope: where, AssetType: a.AssetType, Asset: a.Name,
 		Reason: "the asset was passed over: " + err.Error(), Fix: "correct or re-export the asset at " + where}
 	switch {
-	case a.GetResource() != nil && a.GetIamPolicy() == nil:
+	case a.Resource != nil && a.Policy == nil:
 		g.ContentType = ContentResource
-	case a.GetResource() == nil && a.GetIamPolicy() != nil:
+	case a.Resource == nil && a.Policy != nil:
 		g.ContentType = ContentIAMPolicy
 	}
 	b.inv.Gaps = append(b.inv.Gaps, g)
@@ -101,37 +119,37 @@ func (b *Builder) skipAsset(a *assetpb.Asset, where string, err error) {
 // yet; the asset is retried when the inventory is finished.
 var errPending = fmt.Errorf("project id not known yet")
 
-func (b *Builder) add(a *assetpb.Asset, where string, deferable bool) error {
-	switch a.GetAssetType() {
+func (b *Builder) add(a *Record, where string, deferable bool) error {
+	switch a.AssetType {
 	case TypeOrganization, TypeFolder, TypeProject, TypeService, TypeJob, TypeRepository, TypeSecret, TypeRole:
 	default:
 		b.inv.Counts["assets_ignored"]++
 		return nil
 	}
-	if a.GetResource() == nil && a.GetIamPolicy() == nil {
-		return fmt.Errorf("%s %s: neither resource nor iam_policy", a.GetAssetType(), a.GetName())
+	if a.Resource == nil && a.Policy == nil {
+		return fmt.Errorf("%s %s: neither resource nor iam_policy", a.AssetType, a.Name)
 	}
-	b.ancestors(a.GetAncestors())
+	b.ancestors(a.Ancestors)
 	key, err := b.key(a)
 	if err == errPending {
 		if deferable {
-			b.pending = append(b.pending, pendingAsset{asset: a, where: where})
+			b.pending = append(b.pending, pendingAsset{rec: a, where: where})
 			return nil
 		}
-		return fmt.Errorf("%s: project id is not in the inventory (no Project asset) and the asset has no ancestors", a.GetName())
+		return fmt.Errorf("%s: project id is not in the inventory (no Project asset) and the asset has no ancestors", a.Name)
 	}
 	if err != nil {
 		return err
 	}
-	if a.GetAssetType() == TypeRole {
-		if r := a.GetResource(); r != nil {
-			return b.role(key, r.GetData())
+	if a.AssetType == TypeRole {
+		if r := a.Resource; r != nil {
+			return b.role(key, r)
 		}
 		return nil // custom roles carry no IAM policy of their own
 	}
-	n := b.node(key, kindOf(a.GetAssetType()))
+	n := b.node(key, kindOf(a.AssetType))
 	if n.Kind != KindOrganization && n.Kind != KindFolder && n.Kind != KindProject {
-		if anc := a.GetAncestors(); len(anc) > 0 {
+		if anc := a.Ancestors; len(anc) > 0 {
 			n.parentKey = anc[0]
 		} else if n.parentKey == "" {
 			// Without ancestors the key still names the project that
@@ -140,12 +158,12 @@ func (b *Builder) add(a *assetpb.Asset, where string, deferable bool) error {
 			b.node(n.parentKey, KindProject)
 		}
 	}
-	if r := a.GetResource(); r != nil {
-		if err := b.resource(a, n, r.GetData(), r.GetLocation(), where); err != nil {
+	if r := a.Resource; r != nil {
+		if err := b.resource(a, n, r, where); err != nil {
 			return err
 		}
 	}
-	if p := a.GetIamPolicy(); p != nil {
+	if p := a.Policy; p != nil {
 		if n.HasPolicy {
 			// The same policy read twice (overlapping exports): the later
 			// wins, and the counts describe the inventory.
@@ -157,13 +175,14 @@ func (b *Builder) add(a *assetpb.Asset, where string, deferable bool) error {
 			b.inv.Counts["bindings"] -= len(n.Bindings)
 		}
 		n.HasPolicy = true
-		n.Bindings = n.Bindings[:0]
-		for _, bd := range p.GetBindings() {
-			nb := Binding{Role: bd.GetRole(), Members: bd.GetMembers()}
-			if c := bd.GetCondition(); c != nil && (c.GetExpression() != "" || c.GetTitle() != "") {
-				nb.Condition = &Condition{Title: c.GetTitle(), Description: c.GetDescription(), Expression: c.GetExpression()}
+		n.Bindings = make([]Binding, 0, len(p.Bindings))
+		for _, bd := range p.Bindings {
+			members := make([]string, len(bd.Members))
+			for i, m := range bd.Members {
+				members[i] = b.intern(m)
 			}
-			n.Bindings = append(n.Bindings, nb)
+			bd.Role, bd.Members = b.intern(bd.Role), members
+			n.Bindings = append(n.Bindings, bd)
 		}
 		b.inv.Counts["iam_policies"]++
 		b.inv.Counts["bindings"] += len(n.Bindings)
@@ -225,8 +244,12 @@ func (b *Builder) node(key string, k Kind) *Node {
 
 // key computes the normalised node key of an asset from its CAI name
 // ("//SERVICE/REST"), putting the project number in place of a project id.
-func (b *Builder) key(a *assetpb.Asset) (string, error) {
-	return b.keyOf(a.GetName(), a.GetAssetType(), a.GetResource().GetLocation(), a.GetAncestors())
+func (b *Builder) key(a *Record) (string, error) {
+	loc := ""
+	if a.Resource != nil {
+		loc = a.Resource.Location
+	}
+	return b.keyOf(a.Name, a.AssetType, loc, a.Ancestors)
 }
 
 func (b *Builder) keyOf(name, assetType, location string, anc []string) (string, error) {
@@ -286,8 +309,7 @@ func isNumber(s string) bool {
 	return true
 }
 
-func (b *Builder) resource(a *assetpb.Asset, n *Node, data *structpb.Struct, location, where string) error {
-	d := data.GetFields()
+func (b *Builder) resource(a *Record, n *Node, d *ResourceData, where string) error {
 	num := projectOf(n.Key)
 	switch n.Kind {
 	case KindOrganization:
@@ -296,33 +318,30 @@ func (b *Builder) resource(a *assetpb.Asset, n *Node, data *structpb.Struct, loc
 	case KindFolder:
 		b.count("folders", n.Key)
 	case KindProject:
-		id := str(d, "projectId")
+		id := d.ProjectID
 		if num == "" {
 			num = strings.TrimPrefix(n.Key, "projects/")
 		}
-		if pn := str(d, "projectNumber"); pn != "" && pn != num {
-			return fmt.Errorf("project %s: projectNumber %s differs from the asset name", a.GetName(), pn)
+		if pn := d.ProjectNumber; pn != "" && pn != num {
+			return fmt.Errorf("project %s: projectNumber %s differs from the asset name", a.Name, pn)
 		}
 		p := b.project(num)
 		if !p.Scanned {
 			b.inv.Counts["projects"]++
 		}
 		p.Scanned = true
-		p.LifecycleState = str(d, "lifecycleState")
+		p.LifecycleState = d.LifecycleState
 		if id != "" {
 			p.ID = id
 			b.inv.ProjectIDs[id] = num
 		}
 	case KindService, KindJob:
-		rr, err := parseRun(n, d, location)
-		if err != nil {
-			return fmt.Errorf("%s: %w", a.GetName(), err)
-		}
+		rr := parseRun(n, d)
 		rr.ProjectNumber = num
 		b.project(num)
 		for _, c := range rr.Containers {
 			if c.Missing != "" {
-				b.skip(where, a.GetName()+": "+c.Missing+": its verdict is UNVERIFIED")
+				b.skip(where, a.Name+": "+c.Missing+": its verdict is UNVERIFIED")
 				b.inv.Counts["containers_without_image"]++
 			}
 		}
@@ -341,8 +360,7 @@ func (b *Builder) resource(a *assetpb.Asset, n *Node, data *structpb.Struct, loc
 		loc, id := locationAndName(n.Key, "repositories")
 		b.inv.Repositories[n.Key] = &Repository{
 			Node: n, ProjectNumber: num, Location: loc, Name: id,
-			Format: str(d, "format"), Mode: str(d, "mode"),
-			UpstreamSecret: str(d, "remoteRepositoryConfig", "upstreamCredentials", "usernamePasswordCredentials", "passwordSecretVersion"),
+			Format: d.Format, Mode: d.Mode, UpstreamSecret: d.UpstreamSecret,
 		}
 		b.project(num)
 		b.count("repositories", n.Key)
@@ -364,12 +382,8 @@ func (b *Builder) project(num string) *Project {
 	return p
 }
 
-func (b *Builder) role(key string, data *structpb.Struct) error {
-	d := data.GetFields()
-	cr := &CustomRole{Key: key, Stage: str(d, "stage"), Deleted: boolean(d, "deleted")}
-	for _, v := range list(d, "includedPermissions") {
-		cr.Permissions = append(cr.Permissions, v.GetStringValue())
-	}
+func (b *Builder) role(key string, d *ResourceData) error {
+	cr := &CustomRole{Key: key, Stage: d.Stage, Deleted: d.Deleted, Permissions: d.Permissions}
 	if !strings.Contains(key, "/roles/") {
 		return fmt.Errorf("custom role %q: not a role name", key)
 	}
@@ -418,8 +432,8 @@ func (b *Builder) Finish() *Inventory {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, p := range b.pending {
-		if err := b.add(p.asset, p.where, false); err != nil {
-			b.skipAsset(p.asset, p.where, err)
+		if err := b.add(p.rec, p.where, false); err != nil {
+			b.skipAsset(p.rec, p.where, err)
 		}
 	}
 	b.pending = nil

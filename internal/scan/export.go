@@ -199,7 +199,7 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 					if line == 1 {
 						l = bytes.TrimPrefix(l, utf8BOM)
 					}
-					a, err := DecodeAsset(l)
+					a, err := DecodeRecord(l)
 					if err != nil {
 						where := fmt.Sprintf("%s:%d", name, line)
 						b.Skip(where, "malformed asset: "+err.Error())
@@ -217,7 +217,7 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 						}
 						continue
 					}
-					b.Add(a, fmt.Sprintf("%s:%d", name, line))
+					b.AddRecord(a, fmt.Sprintf("%s:%d", name, line))
 				}
 			}
 			return nil
