@@ -202,7 +202,7 @@ func TestAccuracyMechanismsTurnFindingsOnAndOff(t *testing.T) {
 		},
 		{
 			name: "deny policies read from the IAM API",
-			args: []string{"--read-deny-policies", "--deny-policies-rate", "60000"},
+			args: []string{"--read-deny-policies", "--deny-policies-projects", "--deny-policies-rate", "60000"},
 			env: func() map[string]string {
 				return map[string]string{iamHostEnv: fakeIAM(codes.OK, "testdata/accuracy/deny-alice.json")}
 			},
@@ -247,13 +247,18 @@ func TestUndecidedDenyRulesAreInformational(t *testing.T) {
 	}{
 		{"a deny rule on tags", []string{"--deny-policies", "testdata/accuracy/deny-tagged.json"}, nil,
 			`deny rule 1 of deny policy "prod-tagged" on folder 556666666666 denying principalSet://goog/public:all (all principals) under condition "prod repositories" [a deny rule may apply: the condition depends on resource.matchTag, which the audit cannot know]`},
-		{"unreadable deny policies", []string{"--read-deny-policies", "--deny-policies-rate", "60000"}, nil,
+		{"unreadable deny policies", []string{"--read-deny-policies", "--deny-policies-projects", "--deny-policies-rate", "60000"}, nil,
 			"deny policies on organization 123456789012 [a deny rule may apply: the deny policies attached to organizations/123456789012 could not be read: listing policies/cloudresourcemanager.googleapis.com%2Forganizations%2F123456789012/denypolicies: rpc error: code = PermissionDenied"},
+		{"project deny policies not read", []string{"--read-deny-policies", "--deny-policies-rate", "60000"}, nil,
+			"a deny rule may apply: the deny policies attached to projects/"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.name == "unreadable deny policies" {
+			switch tc.name {
+			case "unreadable deny policies":
 				srv := &denytest.Server{Fail: map[string]codes.Code{"cloudresourcemanager.googleapis.com%2Forganizations%2F123456789012": codes.PermissionDenied}}
 				t.Setenv(iamHostEnv, srv.Start(t))
+			case "project deny policies not read":
+				t.Setenv(iamHostEnv, (&denytest.Server{}).Start(t))
 			}
 			got, _ := auditAcme(t, tc.args...)
 			// No gap disappears: an undecided deny cannot create access. A
