@@ -22,6 +22,7 @@ import (
 	"github.com/runaudit/runaudit/internal/confirm"
 	"github.com/runaudit/runaudit/internal/deny"
 	"github.com/runaudit/runaudit/internal/groups"
+	"github.com/runaudit/runaudit/internal/inventory"
 )
 
 // AccuracyConfig says how grants are decided: the time conditions are
@@ -52,6 +53,7 @@ type accuracyRun struct {
 	at       time.Time
 	identity *groups.CloudIdentity
 	reader   *deny.Reader
+	denials  *deny.Evaluator
 	closers  []func() error
 }
 
@@ -157,9 +159,28 @@ func accessOptions(ctx context.Context, cfg *Config, at time.Time) (access.Optio
 		src = c.live.reader
 	}
 	if src != nil {
-		opts.Denials = deny.New(src, opts.Groups, conds)
+		c.live.denials = deny.New(src, opts.Groups, conds)
+		opts.Denials = c.live.denials
 	}
 	return opts, nil
+}
+
+// accuracyGaps returns what the accuracy mechanisms could not read once the
+// rules ran (deny policies not read, Cloud Identity refusing): coverage
+// gaps of the run, whose answers were left undecided.
+func accuracyGaps(cfg *Config) []inventory.Gap {
+	run := cfg.Accuracy.live
+	if run == nil {
+		return nil
+	}
+	var gaps []inventory.Gap
+	if run.denials != nil {
+		gaps = append(gaps, run.denials.Gaps()...)
+	}
+	if run.identity != nil {
+		gaps = append(gaps, run.identity.Gaps()...)
+	}
+	return gaps
 }
 
 // confirmFindings is the step between evaluating and writing: it reports
@@ -179,9 +200,9 @@ func confirmFindings(ctx context.Context, cfg *Config, findings []audit.Finding,
 		}
 		if run.reader != nil {
 			st := run.reader.Stats()
-			log.Info("deny policies read with the IAM v2 API", "nodes", st.Nodes, "list_calls", st.Lists, "get_calls", st.Gets, "failures", st.Failures, "busy", st.Busy.String())
+			log.Info("deny policies read with the IAM v2 API", "nodes", st.Nodes, "projects_not_read", st.Skipped, "list_calls", st.Lists, "get_calls", st.Gets, "failures", st.Failures, "busy", st.Busy.String())
 			if !c.DenyProjects {
-				log.Warn("project-level deny policies were not read (--deny-policies-projects is off): a deny policy on a project is not applied")
+				log.Warn("project-level deny policies were not read (--deny-policies-projects is off): each project asked about is a coverage gap, and grants a project deny could take away are undecided")
 			}
 		}
 	}
