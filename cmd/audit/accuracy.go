@@ -83,7 +83,7 @@ func (c *AccuracyConfig) define(fs *flag.FlagSet, def func(name, env string)) {
 	def("deny-policies-projects", "AUDIT_DENY_POLICIES_PROJECTS")
 	fs.Float64Var(&c.DenyPerMinute, "deny-policies-rate", 5, "IAM v2 API calls per minute (the default read quota is 5)")
 	def("deny-policies-rate", "AUDIT_DENY_POLICIES_RATE")
-	fs.BoolVar(&c.Confirm, "confirm", false, "check each actionable finding with Policy Troubleshooter and record CONFIRMED, CONTRADICTED or UNKNOWN")
+	fs.BoolVar(&c.Confirm, "confirm", false, "check each actionable finding with Policy Troubleshooter and record CONFIRMED, CONTRADICTED, UNKNOWN_CONDITIONAL or UNKNOWN")
 	def("confirm", "AUDIT_CONFIRM")
 	fs.Float64Var(&c.ConfirmPerMinute, "confirm-rate", 60, "Policy Troubleshooter calls per minute")
 	def("confirm-rate", "AUDIT_CONFIRM_RATE")
@@ -227,7 +227,7 @@ func confirmFindings(ctx context.Context, cfg *Config, findings []audit.Finding,
 	defer client.Close()
 	st := confirm.New(client, confirm.Options{PerMinute: c.ConfirmPerMinute, At: at}).Confirm(ctx, findings)
 	log.Info("findings checked with Policy Troubleshooter", "checked", st.Checked, "confirmed", st.Confirmed,
-		"contradicted", st.Contradicted, "unknown", st.Unknown, "calls", st.Calls, "failures", st.Failures)
+		"contradicted", st.Contradicted, "unknown", st.Unknown, "unknown_conditional", st.UnknownConditional, "calls", st.Calls, "failures", st.Failures)
 }
 
 // restOptions dial a REST API, or its local fake when env names one.
