@@ -1,8 +1,8 @@
 // Package confirmtest is an in-process fake of the Policy Troubleshooter
 // (IAM v3) API for tests. Tests dial it with the real client.
 //
-// As the API documents
-// (https://cloud.google.com/policy-intelligence/docs/reference/policytroubleshooter/rest/v3/iam/troubleshoot),
+// As the API documents (AccessTuple.conditionContext and the access
+// states, https://cloud.google.com/ruby/docs/reference/google-cloud-policy_troubleshooter-iam-v3/latest/Google-Cloud-PolicyTroubleshooter-Iam-V3-AccessTuple),
 // access that depends on a condition is UNKNOWN_CONDITIONAL when the
 // request's conditionContext lacks an attribute the condition reads, and is
 // decided when it carries them.
