@@ -287,3 +287,18 @@ func TestCloudIdentityFailingAsAWholeIsOneGap(t *testing.T) {
 		t.Errorf("gaps %+v, want one saying every call failed", gaps)
 	}
 }
+
+// A 404 from checkTransitiveMembership (the group is gone, or not visible)
+// is undecided, not "not a member".
+func TestCloudIdentityCheckNotFoundIsUnknown(t *testing.T) {
+	f := newFake()
+	c := resolver(t, context.Background(), f, CloudIdentityOptions{})
+	if got, _ := c.IsMember("user:alice@acme.example", "group:devs@acme.example"); got != access.Yes {
+		t.Fatalf("alice before the deletion: %v, want yes", got)
+	}
+	f.Delete("devs@acme.example") // the group's name is cached from the lookup
+	got, note := c.IsMember("user:bob@acme.example", "group:devs@acme.example")
+	if got != access.Unknown || !strings.Contains(note, "HTTP 404") {
+		t.Errorf("bob in a group deleted during the run: %v, %q; want unknown", got, note)
+	}
+}

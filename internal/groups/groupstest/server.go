@@ -66,6 +66,16 @@ func (s *Server) AddGroup(email string, members ...string) {
 	}
 }
 
+// Delete removes a group, as when it is deleted during a run: calls about
+// it answer 404.
+func (s *Server) Delete(email string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.ids[strings.ToLower(email)]
+	delete(s.ids, strings.ToLower(email))
+	delete(s.members, id)
+}
+
 // Hide makes a group invisible to the caller: every call about it answers
 // 403, and memberships through it are not viewable.
 func (s *Server) Hide(email string) { s.hide(email, true) }
