@@ -152,8 +152,27 @@ func TestRolesHoldWhatEachIdentityNeeds(t *testing.T) {
 		if !known[p] {
 			t.Errorf("custom role permission %s is in no predefined role: misspelt?", p)
 		}
-		if !strings.HasSuffix(p, ".getIamPolicy") && p != "iam.roles.get" {
+		if !strings.HasSuffix(p, ".getIamPolicy") && !slices.Contains([]string{"iam.roles.get", "iam.denypolicies.get", "iam.denypolicies.list"}, p) {
 			t.Errorf("custom role permission %s is not a policy read", p)
+		}
+	}
+}
+
+// TestConfirmRoleReadsDenyPolicies: Policy Troubleshooter answers the deny
+// state UNKNOWN_INFO to a caller that cannot read the deny policies, so the
+// confirmation role holds the deny reads even when the deny-policy option
+// (and its roles/iam.denyReviewer) is off.
+func TestConfirmRoleReadsDenyPolicies(t *testing.T) {
+	calls, _ := runSetup(t, "ENABLE_CONFIRM=true")
+	custom := customRolePerms(t, calls)
+	for _, p := range []string{"iam.denypolicies.get", "iam.denypolicies.list"} {
+		if !slices.Contains(custom, p) {
+			t.Errorf("runauditTroubleshooter lacks %s: %v", p, custom)
+		}
+	}
+	for _, g := range grantsOf(t, calls) {
+		if g.Role == "roles/iam.denyReviewer" {
+			t.Errorf("%s granted without ENABLE_DENY_POLICIES", g)
 		}
 	}
 }

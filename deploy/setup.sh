@@ -160,8 +160,10 @@ fi
 if [[ "$ENABLE_CONFIRM" == true ]]; then
 	# Policy Troubleshooter explains access only to a caller who may read
 	# the IAM policies involved: these getIamPolicy permissions and no more
-	# (roles/iam.securityReviewer would add ~2,500 others).
-	perms=resourcemanager.organizations.getIamPolicy,resourcemanager.folders.getIamPolicy,resourcemanager.projects.getIamPolicy,run.services.getIamPolicy,run.jobs.getIamPolicy,artifactregistry.repositories.getIamPolicy,secretmanager.secrets.getIamPolicy,iam.roles.get
+	# (roles/iam.securityReviewer would add ~2,500 others). Without the deny
+	# policy reads it answers deny state UNKNOWN_INFO, so they are here too,
+	# whether or not ENABLE_DENY_POLICIES grants roles/iam.denyReviewer.
+	perms=resourcemanager.organizations.getIamPolicy,resourcemanager.folders.getIamPolicy,resourcemanager.projects.getIamPolicy,run.services.getIamPolicy,run.jobs.getIamPolicy,artifactregistry.repositories.getIamPolicy,secretmanager.secrets.getIamPolicy,iam.roles.get,iam.denypolicies.get,iam.denypolicies.list
 	if exists gcloud iam roles describe runauditTroubleshooter --organization="$ORG_ID"; then
 		run gcloud iam roles update runauditTroubleshooter --organization="$ORG_ID" --permissions="$perms" --quiet >/dev/null
 	else

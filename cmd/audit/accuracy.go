@@ -56,6 +56,7 @@ type accuracyRun struct {
 	at       time.Time
 	identity *groups.CloudIdentity
 	reader   *deny.Reader
+	denials  *deny.Evaluator
 	closers  []func() error
 	// gaps are what the accuracy mechanisms could not read.
 	gaps []inventory.Gap
@@ -87,7 +88,7 @@ func (c *AccuracyConfig) define(fs *flag.FlagSet, def func(name, env string)) {
 	def("deny-policies-projects", "AUDIT_DENY_POLICIES_PROJECTS")
 	fs.Float64Var(&c.DenyPerMinute, "deny-policies-rate", 5, "IAM v2 API calls per minute (the default read quota is 5)")
 	def("deny-policies-rate", "AUDIT_DENY_POLICIES_RATE")
-	fs.BoolVar(&c.Confirm, "confirm", false, "check each actionable finding with Policy Troubleshooter and record CONFIRMED, CONTRADICTED or UNKNOWN")
+	fs.BoolVar(&c.Confirm, "confirm", false, "check each actionable finding with Policy Troubleshooter and record CONFIRMED, CONTRADICTED, UNKNOWN_CONDITIONAL or UNKNOWN")
 	def("confirm", "AUDIT_CONFIRM")
 	fs.Float64Var(&c.ConfirmPerMinute, "confirm-rate", 60, "Policy Troubleshooter calls per minute")
 	def("confirm-rate", "AUDIT_CONFIRM_RATE")
@@ -186,9 +187,28 @@ func accessOptions(ctx context.Context, cfg *Config, at time.Time) (access.Optio
 		src = c.live.reader
 	}
 	if src != nil {
-		opts.Denials = deny.New(src, opts.Groups, conds)
+		c.live.denials = deny.New(src, opts.Groups, conds)
+		opts.Denials = c.live.denials
 	}
 	return opts, nil
+}
+
+// accuracyGaps returns what the accuracy mechanisms could not read once the
+// rules ran (deny policies not read, Cloud Identity refusing): coverage
+// gaps of the run, whose answers were left undecided.
+func accuracyGaps(cfg *Config) []inventory.Gap {
+	run := cfg.Accuracy.live
+	if run == nil {
+		return nil
+	}
+	var gaps []inventory.Gap
+	if run.denials != nil {
+		gaps = append(gaps, run.denials.Gaps()...)
+	}
+	if run.identity != nil {
+		gaps = append(gaps, run.identity.Gaps()...)
+	}
+	return gaps
 }
 
 // confirmFindings is the step between evaluating and writing: it reports
@@ -208,9 +228,9 @@ func confirmFindings(ctx context.Context, cfg *Config, findings []audit.Finding,
 		}
 		if run.reader != nil {
 			st := run.reader.Stats()
-			log.Info("deny policies read with the IAM v2 API", "nodes", st.Nodes, "list_calls", st.Lists, "get_calls", st.Gets, "failures", st.Failures, "busy", st.Busy.String())
+			log.Info("deny policies read with the IAM v2 API", "nodes", st.Nodes, "projects_not_read", st.Skipped, "list_calls", st.Lists, "get_calls", st.Gets, "failures", st.Failures, "busy", st.Busy.String())
 			if !c.DenyProjects {
-				log.Warn("project-level deny policies were not read (--deny-policies-projects is off): a deny policy on a project is not applied")
+				log.Warn("project-level deny policies were not read (--deny-policies-projects is off): each project asked about is a coverage gap, and grants a project deny could take away are undecided")
 			}
 		}
 	}
@@ -235,7 +255,7 @@ func confirmFindings(ctx context.Context, cfg *Config, findings []audit.Finding,
 	defer client.Close()
 	st := confirm.New(client, confirm.Options{PerMinute: c.ConfirmPerMinute, At: at}).Confirm(ctx, findings)
 	log.Info("findings checked with Policy Troubleshooter", "checked", st.Checked, "confirmed", st.Confirmed,
-		"contradicted", st.Contradicted, "unknown", st.Unknown, "calls", st.Calls, "failures", st.Failures)
+		"contradicted", st.Contradicted, "unknown", st.Unknown, "unknown_conditional", st.UnknownConditional, "calls", st.Calls, "failures", st.Failures)
 }
 
 // restOptions dial a REST API, or its local fake when env names one.

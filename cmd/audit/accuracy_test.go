@@ -32,11 +32,25 @@ const at = "2026-11-01T00:00:00Z"
 // its findings by brief key ("KIND principal resource repository").
 func auditAcme(t *testing.T, args ...string) (map[string]audit.Finding, string) {
 	t.Helper()
+	fs, stderr, _ := auditAcmeExit(t, exitOK, args...)
+	return fs, stderr
+}
+
+// auditAcmeExit runs the audit over examples/acme, wants exit code want,
+// and returns the findings, the log and the summary's gaps.
+func auditAcmeExit(t *testing.T, want int, args ...string) (map[string]audit.Finding, string, []audit.Gap) {
+	t.Helper()
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	all := append([]string{"--export", "../../examples/acme", "--out", out, "--log-format", "json", "--at", at}, args...)
-	if code := run(context.Background(), all, noEnv, &stdout, &stderr); code != exitOK {
-		t.Fatalf("audit %v: exit %d\n%s", args, code, stderr.String())
+	if code := run(context.Background(), all, noEnv, &stdout, &stderr); code != want {
+		t.Fatalf("audit %v: exit %d, want %d\n%s", args, code, want, stderr.String())
+	}
+	var sum audit.Summary
+	if b, err := os.ReadFile(filepath.Join(out, "summary.json")); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
 	}
 	f, err := os.Open(filepath.Join(out, "findings.jsonl"))
 	if err != nil {
@@ -53,7 +67,7 @@ func auditAcme(t *testing.T, args ...string) (map[string]audit.Finding, string) 
 		}
 		fs[key(x)] = x
 	}
-	return fs, stderr.String()
+	return fs, stderr.String(), sum.Gaps
 }
 
 func key(f audit.Finding) string {
@@ -145,6 +159,7 @@ func TestAccuracyMechanismsTurnFindingsOnAndOff(t *testing.T) {
 		gone   []string
 		added  []string
 		reason map[string]string // finding → a part of its reason
+		gaps   []string          // the coverage gaps the run reports: "scope asset_type"
 	}{
 		{
 			name: "a grant still in force turns findings off",
@@ -174,6 +189,7 @@ func TestAccuracyMechanismsTurnFindingsOnAndOff(t *testing.T) {
 				return map[string]string{cloudIdentityHostEnv: strings.TrimPrefix(hs.URL, "http://")}
 			},
 			reason: map[string]string{bobLedger: "membership of bob@acme.example in group ledger-devs@acme.example could not be resolved: HTTP 500: backend error"},
+			gaps:   []string{"organizations/123456789012 cloudidentity.googleapis.com/Group"},
 		},
 		{
 			name:   "Cloud Identity non-membership turns findings on",
@@ -181,7 +197,7 @@ func TestAccuracyMechanismsTurnFindingsOnAndOff(t *testing.T) {
 			env:    func() map[string]string { return map[string]string{cloudIdentityHostEnv: fakeCI(alice)} },
 			gone:   []string{bobLedger, bobSettle},
 			added:  []string{"DEPLOYER_CANNOT_READ_IMAGE " + bob + " ledger app", "DEPLOYER_CANNOT_READ_IMAGE " + bob + " settle app"},
-			reason: map[string]string{"DEPLOYER_CANNOT_READ_IMAGE " + bob + " settle app": "bob@acme.example is not a member of ledger-devs@acme.example (Cloud Identity, transitive)"},
+			reason: map[string]string{"DEPLOYER_CANNOT_READ_IMAGE " + bob + " settle app": "bob@acme.example is not a member of ledger-devs@acme.example (Cloud Identity, transitive check, confirmed by listed memberships)"},
 		},
 		{
 			name: "Cloud Identity membership of the principal turns findings off",
@@ -202,7 +218,7 @@ func TestAccuracyMechanismsTurnFindingsOnAndOff(t *testing.T) {
 		},
 		{
 			name: "deny policies read from the IAM API",
-			args: []string{"--read-deny-policies", "--deny-policies-rate", "60000"},
+			args: []string{"--read-deny-policies", "--deny-policies-projects", "--deny-policies-rate", "60000"},
 			env: func() map[string]string {
 				return map[string]string{iamHostEnv: fakeIAM(codes.OK, "testdata/accuracy/deny-alice.json")}
 			},
@@ -217,7 +233,18 @@ func TestAccuracyMechanismsTurnFindingsOnAndOff(t *testing.T) {
 					t.Setenv(k, v)
 				}
 			}
-			got, stderr := auditAcme(t, tc.args...)
+			want := exitOK
+			if len(tc.gaps) > 0 {
+				want = exitPartial
+			}
+			got, stderr, gaps := auditAcmeExit(t, want, tc.args...)
+			var gotGaps []string
+			for _, g := range gaps {
+				gotGaps = append(gotGaps, g.Scope+" "+g.AssetType)
+			}
+			if !slices.Equal(gotGaps, tc.gaps) {
+				t.Errorf("gaps %q, want %q", gotGaps, tc.gaps)
+			}
 			gone, added := diff(base, got)
 			slices.Sort(tc.gone)
 			slices.Sort(tc.added)
@@ -244,18 +271,38 @@ func TestUndecidedDenyRulesAreInformational(t *testing.T) {
 		args   []string
 		env    map[string]string
 		reason string
+		gaps   []string // "scope asset_type"
 	}{
 		{"a deny rule on tags", []string{"--deny-policies", "testdata/accuracy/deny-tagged.json"}, nil,
-			`deny rule 1 of deny policy "prod-tagged" on folder 556666666666 denying principalSet://goog/public:all (all principals) under condition "prod repositories" [a deny rule may apply: the condition depends on resource.matchTag, which the audit cannot know]`},
-		{"unreadable deny policies", []string{"--read-deny-policies", "--deny-policies-rate", "60000"}, nil,
-			"deny policies on organization 123456789012 [a deny rule may apply: the deny policies attached to organizations/123456789012 could not be read: listing policies/cloudresourcemanager.googleapis.com%2Forganizations%2F123456789012/denypolicies: rpc error: code = PermissionDenied"},
+			`deny rule 1 of deny policy "prod-tagged" on folder 556666666666 denying principalSet://goog/public:all (all principals) under condition "prod repositories" [a deny rule may apply: the condition depends on resource.matchTag, which the audit cannot know]`, nil},
+		{"unreadable deny policies", []string{"--read-deny-policies", "--deny-policies-projects", "--deny-policies-rate", "60000"}, nil,
+			"deny policies on organization 123456789012 [a deny rule may apply: the deny policies attached to organizations/123456789012 could not be read: listing policies/cloudresourcemanager.googleapis.com%2Forganizations%2F123456789012/denypolicies: rpc error: code = PermissionDenied",
+			[]string{"organizations/123456789012 iam.googleapis.com/DenyPolicy"}},
+		{"project deny policies not read", []string{"--read-deny-policies", "--deny-policies-rate", "60000"}, nil,
+			"a deny rule may apply: the deny policies attached to projects/",
+			// The projects above a checked resource, each named.
+			[]string{"projects/222222222222 iam.googleapis.com/DenyPolicy", "projects/444444444444 iam.googleapis.com/DenyPolicy", "projects/987654321098 iam.googleapis.com/DenyPolicy"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.name == "unreadable deny policies" {
+			switch tc.name {
+			case "unreadable deny policies":
 				srv := &denytest.Server{Fail: map[string]codes.Code{"cloudresourcemanager.googleapis.com%2Forganizations%2F123456789012": codes.PermissionDenied}}
 				t.Setenv(iamHostEnv, srv.Start(t))
+			case "project deny policies not read":
+				t.Setenv(iamHostEnv, (&denytest.Server{}).Start(t))
 			}
-			got, _ := auditAcme(t, tc.args...)
+			want := exitOK
+			if len(tc.gaps) > 0 {
+				want = exitPartial
+			}
+			got, _, gaps := auditAcmeExit(t, want, tc.args...)
+			var gotGaps []string
+			for _, g := range gaps {
+				gotGaps = append(gotGaps, g.Scope+" "+g.AssetType)
+			}
+			if !slices.Equal(gotGaps, tc.gaps) {
+				t.Errorf("gaps %q, want %q", gotGaps, tc.gaps)
+			}
 			// No gap disappears: an undecided deny cannot create access. A
 			// deployer whose deploy permission may be denied is no longer a
 			// sure deployer: its finding stays, as undecided.

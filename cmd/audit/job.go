@@ -85,6 +85,7 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 		return res, err
 	}
 	confirmFindings(ctx, cfg, res.Findings, log)
+	inv.Gaps = append(inv.Gaps, accuracyGaps(cfg)...)
 	res.Coverage = audit.Coverage(inv)
 	res.Summary.FinishedAt = time.Now().UTC()
 	audit.Summarize(&res.Summary, inv, res.Findings)

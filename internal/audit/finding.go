@@ -144,7 +144,8 @@ type Finding struct {
 	Folders      []string `json:"folders"`
 	Organization string   `json:"organization"`
 	// Confirmation is the Policy Troubleshooter verdict when --confirm ran:
-	// CONFIRMED, CONTRADICTED or UNKNOWN; empty otherwise.
+	// CONFIRMED, CONTRADICTED, UNKNOWN_CONDITIONAL or UNKNOWN; empty
+	// otherwise.
 	Confirmation string `json:"confirmation,omitempty"`
 	// DependsOn lists, for an undecided finding, what would settle it: the
 	// groups, conditions, principal sets, roles, deny policies and scan

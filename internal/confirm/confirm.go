@@ -1,9 +1,16 @@
 // Package confirm checks actionable findings with Policy Troubleshooter
 // (IAM v3) and records its verdict on each: CONFIRMED when Google's own
 // evaluation agrees the principal lacks the permission (and, for a
-// deployer, that it can deploy), CONTRADICTED when it disagrees, UNKNOWN
-// when it cannot tell or the call fails. A failed check never removes or
-// changes a finding, it only says it was not confirmed.
+// deployer, that it can deploy), CONTRADICTED when it disagrees,
+// UNKNOWN_CONDITIONAL when the answer rests on a condition it could not
+// evaluate with the context sent, UNKNOWN when it cannot tell otherwise or
+// the call fails. A failed check never removes or changes a finding, it
+// only says it was not confirmed.
+//
+// Each question carries the condition context the audit knows: the
+// request time, and the resource's service, name and type where IAM
+// conditions see them (Artifact Registry repositories), so that a
+// condition on the resource is evaluated rather than left unknown.
 package confirm
 
 import (
@@ -32,6 +39,9 @@ const (
 	Confirmed    = "CONFIRMED"
 	Contradicted = "CONTRADICTED"
 	Unknown      = "UNKNOWN"
+	// UnknownConditional: the troubleshooter could not evaluate a condition
+	// the answer depends on (e.g. on resource tags) with the context sent.
+	UnknownConditional = "UNKNOWN_CONDITIONAL"
 )
 
 // Options configure a Troubleshooter.
@@ -82,8 +92,8 @@ func New(client *policytroubleshooter.PolicyTroubleshooterClient, opts Options) 
 
 // Stats counts what a Confirm run did.
 type Stats struct {
-	Checked, Confirmed, Contradicted, Unknown int
-	Calls, Failures                           int64
+	Checked, Confirmed, Contradicted, Unknown, UnknownConditional int
+	Calls, Failures                                               int64
 }
 
 // Confirm checks every actionable finding in place: it sets Confirmation
@@ -116,6 +126,8 @@ func (t *Troubleshooter) Confirm(ctx context.Context, findings []audit.Finding) 
 			s.Contradicted++
 		case Unknown:
 			s.Unknown++
+		case UnknownConditional:
+			s.UnknownConditional++
 		default:
 			continue
 		}
@@ -142,6 +154,8 @@ func (t *Troubleshooter) check(ctx context.Context, f *audit.Finding) (verdict, 
 		return Unknown, fmt.Sprintf("checking %s on %s failed: %v", f.Permission, resource, err)
 	case state == iampb.TroubleshootIamPolicyResponse_CAN_ACCESS:
 		return Contradicted, fmt.Sprintf("%s holds %s on %s", email, f.Permission, resource)
+	case state == iampb.TroubleshootIamPolicyResponse_UNKNOWN_CONDITIONAL:
+		return UnknownConditional, fmt.Sprintf("%s on %s is %s: it depends on a condition the troubleshooter could not evaluate with the context sent", f.Permission, resource, state)
 	case state != iampb.TroubleshootIamPolicyResponse_CANNOT_ACCESS:
 		return Unknown, fmt.Sprintf("%s on %s is %s", f.Permission, resource, state)
 	}
@@ -164,6 +178,11 @@ func (t *Troubleshooter) check(ctx context.Context, f *audit.Finding) (verdict, 
 			return Confirmed, ""
 		}
 		states = append(states, p+" "+st.String())
+	}
+	for _, s := range states {
+		if strings.HasSuffix(s, iampb.TroubleshootIamPolicyResponse_UNKNOWN_CONDITIONAL.String()) {
+			return UnknownConditional, fmt.Sprintf("%s is confirmed missing, but whether %s can deploy %s depends on a condition the troubleshooter could not evaluate (%s)", f.Permission, email, f.Resource, strings.Join(states, ", "))
+		}
 	}
 	for _, s := range states {
 		if !strings.HasSuffix(s, iampb.TroubleshootIamPolicyResponse_CANNOT_ACCESS.String()) {
@@ -203,9 +222,10 @@ func (t *Troubleshooter) call(ctx context.Context, k tuple) (iampb.TroubleshootI
 	t.calls.Add(1)
 	req := &iampb.TroubleshootIamPolicyRequest{AccessTuple: &iampb.AccessTuple{
 		Principal: k.principal, FullResourceName: k.resource, Permission: k.permission,
+		ConditionContext: &iampb.ConditionContext{Resource: conditionResource(k.resource)},
 	}}
 	if !t.opts.At.IsZero() {
-		req.AccessTuple.ConditionContext = &iampb.ConditionContext{Request: &iampb.ConditionContext_Request{ReceiveTime: timestamppb.New(t.opts.At)}}
+		req.AccessTuple.ConditionContext.Request = &iampb.ConditionContext_Request{ReceiveTime: timestamppb.New(t.opts.At)}
 	}
 	resp, err := t.client.TroubleshootIamPolicy(ctx, req, retry)
 	if err != nil {
@@ -246,4 +266,38 @@ func readResource(f *audit.Finding) (string, bool) {
 		return "", false
 	}
 	return "//artifactregistry.googleapis.com/" + f.Repository, true
+}
+
+// conditionResource is what IAM conditions see of the resource a question
+// is about (resource.service, resource.name, resource.type), as far as the
+// audit knows it: a repository's name and type with its project id
+// (https://cloud.google.com/iam/docs/conditions-resource-attributes); for
+// secrets (checked on a version the question does not name) and Cloud Run
+// resources only the service. A name the audit cannot give exactly is left
+// out rather than guessed, so the troubleshooter answers
+// UNKNOWN_CONDITIONAL instead of evaluating a wrong one.
+func conditionResource(fullName string) *iampb.ConditionContext_Resource {
+	rest, ok := strings.CutPrefix(fullName, "//")
+	if !ok {
+		return nil
+	}
+	service, name, _ := strings.Cut(rest, "/")
+	r := &iampb.ConditionContext_Resource{Service: service}
+	if service == "artifactregistry.googleapis.com" {
+		parts := strings.Split(name, "/")
+		if len(parts) == 6 && parts[0] == "projects" && parts[2] == "locations" && parts[4] == "repositories" && !numeric(parts[1]) {
+			r.Name, r.Type = name, "artifactregistry.googleapis.com/Repository"
+		}
+	}
+	return r
+}
+
+// numeric reports whether s is a project number rather than an id.
+func numeric(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

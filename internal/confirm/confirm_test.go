@@ -7,6 +7,7 @@ import (
 	"time"
 
 	policytroubleshooter "cloud.google.com/go/policytroubleshooter/iam/apiv3"
+	"cloud.google.com/go/policytroubleshooter/iam/apiv3/iampb"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -124,6 +125,17 @@ func TestConfirm(t *testing.T) {
 		if got := r.GetAccessTuple().GetConditionContext().GetRequest().GetReceiveTime().AsTime(); !got.Equal(at) {
 			t.Errorf("request time %s, want %s", got, at)
 		}
+		res := r.GetAccessTuple().GetConditionContext().GetResource()
+		switch a.GetFullResourceName() {
+		case repoFull:
+			if res.GetService() != "artifactregistry.googleapis.com" || res.GetName() != repoName || res.GetType() != "artifactregistry.googleapis.com/Repository" {
+				t.Errorf("%s: condition resource %v, want the repository's service, name and type", key, res)
+			}
+		default:
+			if svc, _, _ := strings.Cut(strings.TrimPrefix(a.GetFullResourceName(), "//"), "/"); res.GetService() != svc || res.GetName() != "" {
+				t.Errorf("%s: condition resource %v, want only the service %s", key, res, svc)
+			}
+		}
 	}
 	if int64(len(reqs)) != stats.Calls {
 		t.Errorf("server saw %d requests, stats say %d", len(reqs), stats.Calls)
@@ -144,5 +156,51 @@ func TestConfirmRateLimit(t *testing.T) {
 		if f.Confirmation != Unknown {
 			t.Errorf("%s: %q; rate-limited checks are unknown", f.Principal, f.Confirmation)
 		}
+	}
+}
+
+// Access through a condition on the resource is decided once the request
+// carries the resource's attributes; what still rests on an unevaluable
+// condition is recorded as UNKNOWN_CONDITIONAL, apart from other unknowns.
+func TestConfirmConditions(t *testing.T) {
+	k := confirmtest.Key
+	onRepo := &iampb.ConditionContext_Resource{Service: "artifactregistry.googleapis.com", Name: repoName, Type: "artifactregistry.googleapis.com/Repository"}
+	srv := &confirmtest.Server{Default: confirmtest.CannotAccess,
+		Access: map[string]confirmtest.State{
+			k("dev@x.example", svc, "run.services.update"): confirmtest.CanAccess,
+		},
+		Conditions: map[string]confirmtest.Conditional{
+			// reader "on other repositories": false for this one.
+			k("dev@x.example", repoFull, read): {Resource: &iampb.ConditionContext_Resource{Name: "projects/reg/locations/europe-west1/repositories/other"}, Then: confirmtest.CanAccess, Else: confirmtest.CannotAccess},
+			// reader "on this repository": true.
+			k("ok@x.example", repoFull, read): {Resource: onRepo, Then: confirmtest.CanAccess, Else: confirmtest.CannotAccess},
+			// secret access under a condition on the version's name, which
+			// the audit does not send.
+			k(arAgent, secret, "secretmanager.versions.access"): {Resource: &iampb.ConditionContext_Resource{Name: "projects/reg/secrets/token/versions/3"}, Then: confirmtest.CanAccess, Else: confirmtest.CannotAccess},
+			// a deploy grant under a condition on the service's name.
+			k("tagged@x.example", svc, "run.services.update"): {Resource: &iampb.ConditionContext_Resource{Name: "projects/app/locations/europe-west1/services/web"}, Then: confirmtest.CanAccess, Else: confirmtest.CannotAccess},
+		}}
+	tr := New(dial(t, srv), Options{PerMinute: 60000, At: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)})
+	findings := []audit.Finding{
+		deployer("user:dev@x.example", svc),
+		deployer("user:ok@x.example", svc),
+		{Kind: audit.RemoteRepoSecretInaccessible, Principal: "serviceAccount:" + arAgent, Repository: repoName, Permission: "secretmanager.versions.access", Secret: "projects/reg/secrets/token/versions/3"},
+		deployer("user:tagged@x.example", svc),
+		deployer("user:plain@x.example", svc), // 4: cannot deploy at all
+	}
+	stats := tr.Confirm(context.Background(), findings)
+	for i, w := range []struct{ verdict, why string }{
+		{Confirmed, ""},
+		{Contradicted, "ok@x.example holds"},
+		{UnknownConditional, "secretmanager.versions.access on " + secret + " is UNKNOWN_CONDITIONAL"},
+		{UnknownConditional, "whether tagged@x.example can deploy " + svc + " depends on a condition"},
+		{Contradicted, "cannot deploy"},
+	} {
+		if f := findings[i]; f.Confirmation != w.verdict || !strings.Contains(f.Reason, w.why) {
+			t.Errorf("finding %d (%s): %q, %q; want %q with %q", i, f.Principal, f.Confirmation, f.Reason, w.verdict, w.why)
+		}
+	}
+	if stats.UnknownConditional != 2 || stats.Unknown != 0 || stats.Checked != 5 {
+		t.Errorf("stats %+v, want 2 unknown-conditional and no other unknown", stats)
 	}
 }

@@ -19,6 +19,10 @@ import (
 	"github.com/runaudit/runaudit/internal/inventory"
 )
 
+// TypeDenyPolicy is the asset type a coverage gap names for deny policies
+// that were not read.
+const TypeDenyPolicy = "iam.googleapis.com/DenyPolicy"
+
 // Source yields the deny policies attached to one organization, folder or
 // project node.
 type Source interface {
@@ -51,6 +55,16 @@ func (e *Evaluator) UseInventory(inv *inventory.Inventory) {
 	}
 }
 
+// Gaps returns the coverage gaps of the source: the nodes whose deny
+// policies were asked about but not read. Answers that a deny rule there
+// could change are Unknown. A file source has none: it is authoritative.
+func (e *Evaluator) Gaps() []inventory.Gap {
+	if g, ok := e.src.(interface{ Gaps() []inventory.Gap }); ok {
+		return g.Gaps()
+	}
+	return nil
+}
+
 // Denied implements access.Denials: Yes when a deny rule attached to target
 // or one of its ancestors takes p away from member.
 func (e *Evaluator) Denied(member string, p access.Perm, target *inventory.Node) (access.Tri, access.Step) {
@@ -64,7 +78,7 @@ func (e *Evaluator) Denied(member string, p access.Perm, target *inventory.Node)
 		pols, err := e.src.Policies(n)
 		if err != nil {
 			if undecided == nil {
-				undecided = &access.Step{Role: "deny policies", Node: n, Note: fmt.Sprintf("the deny policies attached to %s could not be read: %v", n.Key, err)}
+				undecided = &access.Step{Role: "deny policies", Node: n, Note: fmt.Sprintf("the deny policies attached to %s could not be read: %v (a coverage gap)", n.Key, err)}
 			}
 			continue
 		}
@@ -109,6 +123,16 @@ func (e *Evaluator) rule(dr *iampb.DenyRule, member string, p access.Perm, targe
 	} else if ex == access.Unknown {
 		res = access.Unknown
 		step.Note = access.JoinNote(step.Note, "whether it is excepted through "+exStep.Member+" is undecided: "+exStep.Note)
+	}
+	// A deny rule is checked for the principal that makes the request, never
+	// for a group or other set: when the rule exempts someone who is (or may
+	// be) in the set, it denies the set's other members but not all of them,
+	// so the answer for the set as a whole is undecided.
+	if isSet(member) {
+		if ov, note := e.exemptWithin(dr.GetExceptionPrincipals(), member); ov != access.No {
+			res = access.Unknown
+			step.Note = access.JoinNote(step.Note, note)
+		}
 	}
 	if c := dr.GetDenialCondition(); c != nil && strings.TrimSpace(c.GetExpression()) != "" {
 		cond := &inventory.Condition{Title: c.GetTitle(), Description: c.GetDescription(), Expression: c.GetExpression()}

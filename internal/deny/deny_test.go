@@ -120,6 +120,39 @@ func TestPrincipal(t *testing.T) {
 		{"principalSet:" + pool + "/*", "principal://iam.googleapis.com/projects/9/locations/global/workloadIdentityPools/other/subject/x", access.No, ""},
 		{"principalSet:" + pool + "/*", "user:ann@acme.example", access.No, ""},
 		{"something://else", "user:ann@acme.example", access.Unknown, ""},
+		// Service agents of a project, folder or organization (the exception
+		// IAM recommends for broad deny rules).
+		{"principalSet://cloudresourcemanager.googleapis.com/projects/200/type/ServiceAgent", "serviceAccount:service-200@serverless-robot-prod.iam.gserviceaccount.com", access.Yes, "service agents of projects/200"},
+		{"principalSet://cloudresourcemanager.googleapis.com/folders/10/type/ServiceAgent", "serviceAccount:service-200@gcp-sa-artifactregistry.iam.gserviceaccount.com", access.Yes, "service agents of folders/10"},
+		{"principalSet://cloudresourcemanager.googleapis.com/organizations/1/type/ServiceAgent", "serviceAccount:service-300@serverless-robot-prod.iam.gserviceaccount.com", access.Yes, "service agents of organizations/1"},
+		{"principalSet://cloudresourcemanager.googleapis.com/organizations/1/type/ServiceAgent", "serviceAccount:300@cloudservices.gserviceaccount.com", access.Yes, "service agents of organizations/1"},
+		{"principalSet://cloudresourcemanager.googleapis.com/folders/10/type/ServiceAgent", "serviceAccount:service-folder-10@gcp-sa-cloudasset.iam.gserviceaccount.com", access.Yes, "service agents of folders/10"},
+		{"principalSet://cloudresourcemanager.googleapis.com/organizations/1/type/ServiceAgent", "serviceAccount:service-folder-10@gcp-sa-cloudasset.iam.gserviceaccount.com", access.Yes, "service agents of organizations/1"},
+		{"principalSet://cloudresourcemanager.googleapis.com/organizations/1/type/ServiceAgent", "serviceAccount:service-org-1@gcp-sa-cloudasset.iam.gserviceaccount.com", access.Yes, "service agents of organizations/1"},
+		{"principalSet://cloudresourcemanager.googleapis.com/folders/10/type/ServiceAgent", "serviceAccount:service-300@serverless-robot-prod.iam.gserviceaccount.com", access.No, ""}, // project 300 is not in folder 10
+		{"principalSet://cloudresourcemanager.googleapis.com/folders/10/type/ServiceAgent", "serviceAccount:service-org-1@gcp-sa-cloudasset.iam.gserviceaccount.com", access.No, ""},
+		{"principalSet://cloudresourcemanager.googleapis.com/projects/200/type/ServiceAgent", "serviceAccount:service-999@serverless-robot-prod.iam.gserviceaccount.com", access.Unknown, "service agents of projects/200"}, // project 999 unknown
+		{"principalSet://cloudresourcemanager.googleapis.com/projects/200/type/ServiceAgent", "serviceAccount:ci@reg.iam.gserviceaccount.com", access.No, ""},                                                               // user-managed
+		{"principalSet://cloudresourcemanager.googleapis.com/projects/200/type/ServiceAgent", "serviceAccount:200-compute@developer.gserviceaccount.com", access.No, ""},                                                    // default, not an agent
+		{"principalSet://cloudresourcemanager.googleapis.com/projects/200/type/ServiceAgent", "serviceAccount:200@cloudbuild.gserviceaccount.com", access.Unknown, "service agents of projects/200"},
+		{"principalSet://cloudresourcemanager.googleapis.com/projects/200/type/ServiceAgent", "user:ann@acme.example", access.No, ""},
+		{"principalSet://cloudresourcemanager.googleapis.com/projects/200/type/ServiceAgent", "group:contractors@acme.example", access.No, ""},
+		// Workforce identities.
+		{"principalSet://iam.googleapis.com/locations/global/workforcePools/staff/*", "principal://iam.googleapis.com/locations/global/workforcePools/staff/subject/raha@altostrat.com", access.Yes, "identity pool"},
+		{"principalSet://iam.googleapis.com/locations/global/workforcePools/staff/group/admins", "principal://iam.googleapis.com/locations/global/workforcePools/staff/subject/raha@altostrat.com", access.Unknown, "identity pool"},
+		{"principal://iam.googleapis.com/locations/global/workforcePools/staff/subject/raha@altostrat.com", "user:raha@altostrat.com", access.No, ""},
+		// Agent identities.
+		{"principal://agents.global.org-1.system.id.goog/resources/aiplatform/projects/200/locations/us-central1/reasoningEngines/a", "principal://agents.global.org-1.system.id.goog/resources/aiplatform/projects/200/locations/us-central1/reasoningEngines/a", access.Yes, ""},
+		{"principal://agents.global.org-1.system.id.goog/resources/aiplatform/projects/200/locations/us-central1/reasoningEngines/a", "principal://agents.global.org-1.system.id.goog/resources/aiplatform/projects/200/locations/us-central1/reasoningEngines/b", access.No, ""},
+		{"principalSet://agents.global.org-1.system.id.goog/*", "principal://agents.global.org-1.system.id.goog/resources/aiplatform/projects/200/locations/us-central1/reasoningEngines/a", access.Yes, "agent identities of agents.global.org-1.system.id.goog"},
+		{"principalSet://agents.global.org-1.system.id.goog/attribute.platformContainer/aiplatform/projects/200", "principal://agents.global.org-1.system.id.goog/resources/aiplatform/projects/200/locations/us-central1/reasoningEngines/a", access.Yes, "agent identities of aiplatform/projects/200"},
+		{"principalSet://agents.global.org-1.system.id.goog/attribute.platformContainer/aiplatform/projects/300", "principal://agents.global.org-1.system.id.goog/resources/aiplatform/projects/200/locations/us-central1/reasoningEngines/a", access.No, ""},
+		{"principalSet://agents.global.org-1.system.id.goog/attribute.platformContainer/aiplatform/projects/200", "principal://agents.global.org-1.system.id.goog/resources/discoveryengine/projects/200/locations/global/engines/e", access.Unknown, "agent identities"},
+		{"principalSet://agents.global.org-1.system.id.goog/*", "principal://agents.global.org-2.system.id.goog/resources/aiplatform/projects/9/locations/l/reasoningEngines/a", access.No, ""},
+		{"principalSet://agents.global.org-1.system.id.goog/*", "user:ann@acme.example", access.No, ""},
+		// Deleted principals of every kind match nobody.
+		{"deleted:principalSet://goog/group/contractors@acme.example?uid=1", "user:ann@acme.example", access.No, ""},
+		{"deleted:principal://iam.googleapis.com/projects/-/serviceAccounts/ci@p.iam.gserviceaccount.com?uid=1", "serviceAccount:ci@p.iam.gserviceaccount.com", access.No, ""},
 	} {
 		got, via, note := e.principal(tc.id, tc.member)
 		if got != tc.want || via != tc.via {
@@ -171,6 +204,10 @@ func TestReadFile(t *testing.T) {
 		{"testdata/bad-name.json", `testdata/bad-name.json:1: deny policy name "policies/x/denypolicies/y": attachment point "x" is not an organization, folder or project`},
 		{"testdata/bad-syntax.json", "testdata/bad-syntax.json:1: unexpected EOF"},
 		{"testdata/bad-field.json", "testdata/bad-field.json:1: proto"},
+		// What `gcloud iam policies list --format=json` prints: metadata, no rules.
+		{"testdata/list-output.json", "testdata/list-output.json:1: policy 1 of the array: deny policy policies/cloudresourcemanager.googleapis.com%2Forganizations%2F1/denypolicies/no-contractor-pulls carries no rules: " +
+			"`gcloud iam policies list` and ListPolicies return policy metadata without rules; export each policy with " +
+			"`gcloud iam policies get no-contractor-pulls --attachment-point=cloudresourcemanager.googleapis.com/organizations/1 --kind=denypolicies --format=json`"},
 		{"testdata/absent.json", "reading deny policies"},
 	} {
 		_, err := ReadFile(tc.path)
@@ -178,7 +215,8 @@ func TestReadFile(t *testing.T) {
 			t.Errorf("ReadFile(%s) = %v, want an error with %q", tc.path, err, tc.want)
 		}
 	}
-	valid := `{"name": "policies/cloudresourcemanager.googleapis.com%2Ffolders%2F1/denypolicies/p"}`
+	valid := `{"name": "policies/cloudresourcemanager.googleapis.com%2Ffolders%2F1/denypolicies/p",` +
+		`"rules": [{"denyRule": {"deniedPrincipals": ["principalSet://goog/public:all"], "deniedPermissions": ["run.googleapis.com/*.*"]}}]}`
 	if _, err := Parse("inline", []byte(valid+"\n\n  [1]")); err == nil || !strings.Contains(err.Error(), "inline:3:") {
 		t.Errorf("error on line 3: %v", err)
 	}
@@ -325,5 +363,79 @@ func TestEngineAppliesDenyBeforeAllow(t *testing.T) {
 	}
 	if ans := eng.Check("user:carl@acme.example", access.DownloadArtifacts, n); ans.Result != access.Yes {
 		t.Errorf("carl is not a contractor: %+v, want yes", ans)
+	}
+}
+
+// A deny rule is checked for the principal making the request. A rule on a
+// group that exempts one of its members denies the others, not the group
+// as a whole: the exempt deployer still deploys.
+func TestDenyOnSetWithExemptMember(t *testing.T) {
+	g, err := groups.ParseJSON("groups.json", []byte(`{"group:devs@acme.example": ["user:alice@acme.example", "user:bob@acme.example"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := Parse("inline", []byte(`[
+	{"name": "policies/cloudresourcemanager.googleapis.com%2Forganizations%2F1/denypolicies/devs-no-deploy",
+	 "rules": [{"denyRule": {"deniedPrincipals": ["principalSet://goog/group/devs@acme.example"],
+	   "exceptionPrincipals": ["principal://goog/subject/alice@acme.example"],
+	   "deniedPermissions": ["run.googleapis.com/services.update"]}}]},
+	{"name": "policies/cloudresourcemanager.googleapis.com%2Forganizations%2F1/denypolicies/no-public-secrets",
+	 "rules": [{"denyRule": {"deniedPrincipals": ["principalSet://goog/public:all"],
+	   "exceptionPrincipals": ["principalSet://cloudresourcemanager.googleapis.com/organizations/1/type/ServiceAgent"],
+	   "deniedPermissions": ["secretmanager.googleapis.com/versions.access"]}}]},
+	{"name": "policies/cloudresourcemanager.googleapis.com%2Ffolders%2F10/denypolicies/ops-no-pulls",
+	 "rules": [{"denyRule": {"deniedPrincipals": ["principalSet://goog/group/devs@acme.example"],
+	   "exceptionPrincipals": ["principal://goog/subject/carol@acme.example"],
+	   "deniedPermissions": ["artifactregistry.googleapis.com/repositories.downloadArtifacts"]}}]}
+	]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := loadInventory(t)
+	e := New(src, g, nil)
+	e.UseInventory(inv)
+	for _, tc := range []struct {
+		member string
+		perm   access.Perm
+		target string
+		want   access.Tri
+		note   string
+	}{
+		{"user:alice@acme.example", access.RunServicesUpdate, service, access.No, ""},
+		{"user:bob@acme.example", access.RunServicesUpdate, service, access.Yes, ""},
+		{"group:devs@acme.example", access.RunServicesUpdate, service, access.Unknown, "it exempts principal://goog/subject/alice@acme.example, within group:devs@acme.example"},
+		// carol is not in devs: the rule denies every member of the group.
+		{"group:devs@acme.example", access.DownloadArtifacts, repo, access.Yes, ""},
+		// public:all less the organization's service agents.
+		{"user:ann@acme.example", access.SecretVersionsAccess, secret, access.Yes, ""},
+		{"serviceAccount:service-200@gcp-sa-artifactregistry.iam.gserviceaccount.com", access.SecretVersionsAccess, secret, access.No, ""},
+		{"allUsers", access.SecretVersionsAccess, secret, access.Unknown, "within allUsers"},
+		{"domain:acme.example", access.SecretVersionsAccess, secret, access.Yes, ""}, // service agents are in no domain
+	} {
+		got, step := e.Denied(tc.member, tc.perm, inv.Nodes[tc.target])
+		if got != tc.want || !strings.Contains(step.Note, tc.note) {
+			t.Errorf("Denied(%s, %s) = %v (%q), want %v with %q", tc.member, tc.perm, got, step.Note, tc.want, tc.note)
+		}
+	}
+
+	// In the engine: devs, bound to run.developer, stays a deployer (undecided
+	// for the group as a whole), and each member is decided on their own.
+	proj := inv.Nodes["projects/200"]
+	proj.Bindings = append(proj.Bindings, inventory.Binding{Role: "roles/run.developer", Members: []string{"group:devs@acme.example"}})
+	eng := access.New(inv, access.Predefined(), access.Options{Groups: g, Denials: e})
+	var found bool
+	for _, h := range eng.Holders(access.ServiceDeployPerms, inv.Nodes[service]) {
+		if h.Member == "group:devs@acme.example" {
+			found = h.Maybe.Has(access.RunServicesUpdate) && h.Perms.Has(access.RunServicesCreate)
+		}
+	}
+	if !found {
+		t.Errorf("holders %+v: want group:devs with create sure and update undecided", eng.Holders(access.ServiceDeployPerms, inv.Nodes[service]))
+	}
+	if a := eng.Check("user:alice@acme.example", access.RunServicesUpdate, inv.Nodes[service]); a.Result != access.Yes {
+		t.Errorf("alice, exempt: %+v, want yes", a)
+	}
+	if a := eng.Check("user:bob@acme.example", access.RunServicesUpdate, inv.Nodes[service]); a.Result != access.No || a.Denied == nil {
+		t.Errorf("bob: %+v, want denied", a)
 	}
 }

@@ -118,6 +118,11 @@ func (s *Static) policy(raw json.RawMessage) error {
 	if p.GetDeleteTime() != nil {
 		return nil // deleted policies deny nothing
 	}
+	if len(p.GetRules()) == 0 {
+		// ListPolicies and `gcloud iam policies list` return metadata only:
+		// read as rules, such a file would deny nothing.
+		return fmt.Errorf("deny policy %s carries no rules: `gcloud iam policies list` and ListPolicies return policy metadata without rules; export each policy with %s", p.GetName(), getCommand(p.GetName()))
+	}
 	s.policies = append(s.policies, p)
 	return nil
 }
@@ -163,4 +168,11 @@ func (s *Static) UseInventory(inv *inventory.Inventory) {
 // Policies implements Source.
 func (s *Static) Policies(n *inventory.Node) ([]*iampb.Policy, error) {
 	return s.byNode[n.Key], nil
+}
+
+// getCommand is the gcloud command that prints one deny policy with its
+// rules.
+func getCommand(name string) string {
+	key, _ := AttachmentKey(name) // validated before
+	return fmt.Sprintf("`gcloud iam policies get %s --attachment-point=cloudresourcemanager.googleapis.com/%s --kind=denypolicies --format=json`", PolicyID(name), key)
 }

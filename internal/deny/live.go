@@ -2,7 +2,9 @@ package deny
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,16 +14,20 @@ import (
 	"github.com/googleapis/gax-go/v2"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/runaudit/runaudit/internal/inventory"
 )
 
 // Reader is a Source that reads deny policies with the IAM v2 API when a
 // node is first asked about: ListPolicies on the node's attachment point
-// (it returns policy names only), then GetPolicy for each policy. Each node
-// is read once, also when asked concurrently. Projects are read only when
-// ReaderOptions.Projects is set; otherwise projects yield no policies.
-// Reader is safe for concurrent use.
+// (it returns policy metadata only), then GetPolicy for each policy;
+// deleted policies (deleteTime set) are skipped. Each node is read once,
+// also when asked concurrently. Projects are read only when
+// ReaderOptions.Projects is set; otherwise a project's policies are not
+// read, and answers that a project deny could change are undecided. Every
+// node not read is a coverage gap (Gaps). Reader is safe for concurrent
+// use.
 type Reader struct {
 	ctx      context.Context
 	client   *iam.PoliciesClient
@@ -31,8 +37,8 @@ type Reader struct {
 	mu    sync.Mutex
 	nodes map[string]*read
 
-	lists, gets, failures atomic.Int64
-	busy                  atomic.Int64 // nanoseconds spent reading
+	lists, gets, failures, skipped atomic.Int64
+	busy                           atomic.Int64 // nanoseconds spent reading
 }
 
 type read struct {
@@ -67,7 +73,9 @@ func NewReader(ctx context.Context, client *iam.PoliciesClient, opts ReaderOptio
 
 // Stats reports the calls made so far.
 type Stats struct {
-	Nodes, Lists, Gets, Failures int64
+	// Nodes counts the nodes read, Skipped the projects asked about but not
+	// read (project reads off).
+	Nodes, Skipped, Lists, Gets, Failures int64
 	// Busy is the time spent in reads, summed over concurrent reads.
 	Busy time.Duration
 }
@@ -77,14 +85,12 @@ func (r *Reader) Stats() Stats {
 	r.mu.Lock()
 	n := len(r.nodes)
 	r.mu.Unlock()
-	return Stats{Nodes: int64(n), Lists: r.lists.Load(), Gets: r.gets.Load(), Failures: r.failures.Load(), Busy: time.Duration(r.busy.Load())}
+	sk := r.skipped.Load()
+	return Stats{Nodes: int64(n) - sk, Skipped: sk, Lists: r.lists.Load(), Gets: r.gets.Load(), Failures: r.failures.Load(), Busy: time.Duration(r.busy.Load())}
 }
 
 // Policies implements Source.
 func (r *Reader) Policies(n *inventory.Node) ([]*iampb.Policy, error) {
-	if n.Kind == inventory.KindProject && !r.projects {
-		return nil, nil
-	}
 	r.mu.Lock()
 	rd, ok := r.nodes[n.Key]
 	if !ok {
@@ -93,9 +99,14 @@ func (r *Reader) Policies(n *inventory.Node) ([]*iampb.Policy, error) {
 	}
 	r.mu.Unlock()
 	if !ok {
-		start := time.Now()
-		rd.policies, rd.err = r.read(n)
-		r.busy.Add(int64(time.Since(start)))
+		if n.Kind == inventory.KindProject && !r.projects {
+			rd.err = errProjectsNotRead
+			r.skipped.Add(1)
+		} else {
+			start := time.Now()
+			rd.policies, rd.err = r.read(n)
+			r.busy.Add(int64(time.Since(start)))
+		}
 		close(rd.done)
 	}
 	<-rd.done
@@ -126,7 +137,9 @@ func (r *Reader) read(n *inventory.Node) ([]*iampb.Policy, error) {
 			return nil, fmt.Errorf("listing %s: %w", parent, err)
 		}
 		for _, p := range page {
-			names = append(names, p.GetName())
+			if p.GetDeleteTime() == nil {
+				names = append(names, p.GetName())
+			}
 		}
 		if next == "" {
 			break
@@ -147,7 +160,60 @@ func (r *Reader) read(n *inventory.Node) ([]*iampb.Policy, error) {
 		if err := Validate(p); err != nil {
 			return nil, err
 		}
+		if p.GetDeleteTime() != nil {
+			continue // deleted since it was listed: it denies nothing
+		}
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// errProjectsNotRead is the read error of a project when project-level
+// deny policies are off.
+var errProjectsNotRead = errors.New("project-level deny policies are not read")
+
+// Gaps returns a coverage gap for every node whose deny policies were asked
+// about but not read: projects when project reads are off, and every node
+// whose read failed. Answers below them that a deny could change are
+// undecided.
+func (r *Reader) Gaps() []inventory.Gap {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []inventory.Gap
+	for key, rd := range r.nodes {
+		select {
+		case <-rd.done:
+		default:
+			continue // still being read
+		}
+		if rd.err == nil {
+			continue
+		}
+		g := inventory.Gap{Scope: key, AssetType: TypeDenyPolicy}
+		switch {
+		case errors.Is(rd.err, errProjectsNotRead):
+			g.Reason = "the project's deny policies were not read (project-level deny policies are off): a deny rule on the project could take a grant away"
+			g.Fix = "rerun with --deny-policies-projects (and a --deny-policies-rate the IAM v2 read quota allows), or pass exported policies with --deny-policies"
+		default:
+			g.Reason = "the deny policies attached here could not be read: " + rd.err.Error()
+			g.Fix = fixFor(rd.err)
+		}
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Scope < out[j].Scope })
+	return out
+}
+
+// fixFor says how to get past a failed read.
+func fixFor(err error) string {
+	switch status.Code(errors.Unwrap(err)) {
+	case codes.PermissionDenied, codes.Unauthenticated:
+		return "grant the job's service account roles/iam.denyReviewer on the organization (deploy/setup.sh ENABLE_DENY_POLICIES=true) and rerun"
+	case codes.ResourceExhausted, codes.DeadlineExceeded:
+		return "raise the IAM v2 read quota and --deny-policies-rate, or export the policies once and pass them with --deny-policies"
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return "give the run more time, or raise the IAM v2 read quota and --deny-policies-rate"
+	}
+	return "rerun; if it persists, export the policies with `gcloud iam policies get` and pass them with --deny-policies"
 }

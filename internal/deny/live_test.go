@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/runaudit/runaudit/internal/access"
 	"github.com/runaudit/runaudit/internal/deny/denytest"
@@ -68,10 +69,11 @@ func TestReaderReadsEachNodeOnce(t *testing.T) {
 		want   access.Tri
 	}{
 		{"user:ann@acme.example", access.Yes},
-		{"user:bob@acme.example", access.No}, // another permission
 		{"user:carl@acme.example", access.Yes},
-		{"user:dora@acme.example", access.No}, // project policies are not read
-		{"user:erin@acme.example", access.No},
+		// Project policies are not read: a project deny could apply.
+		{"user:bob@acme.example", access.Unknown},
+		{"user:dora@acme.example", access.Unknown},
+		{"user:erin@acme.example", access.Unknown},
 	} {
 		if got, step := e.Denied(tc.member, access.DownloadArtifacts, n); got != tc.want {
 			t.Errorf("%s: %v %+v, want %v", tc.member, got, step, tc.want)
@@ -83,8 +85,38 @@ func TestReaderReadsEachNodeOnce(t *testing.T) {
 		t.Errorf("ListPolicies %d, GetPolicy %d; want 4 and 4", l, g)
 	}
 	st := r.Stats()
-	if st.Nodes != 2 || st.Lists != 4 || st.Gets != 4 || st.Failures != 0 {
-		t.Errorf("stats %+v, want 2 nodes (organization and folder; the project is skipped), 4 lists, 4 gets", st)
+	if st.Nodes != 2 || st.Skipped != 1 || st.Lists != 4 || st.Gets != 4 || st.Failures != 0 {
+		t.Errorf("stats %+v, want 2 nodes (organization and folder), 1 project skipped, 4 lists, 4 gets", st)
+	}
+	// The project not read is a coverage gap, named and with a fix.
+	gaps := e.Gaps()
+	if len(gaps) != 1 || gaps[0].Scope != "projects/200" || gaps[0].AssetType != TypeDenyPolicy ||
+		!strings.Contains(gaps[0].Reason, "not read") || !strings.Contains(gaps[0].Fix, "--deny-policies-projects") {
+		t.Errorf("gaps %+v, want one for projects/200 saying to read project policies", gaps)
+	}
+}
+
+// The API returns deleted policies with deleteTime set; they deny nothing.
+func TestReaderSkipsDeletedPolicies(t *testing.T) {
+	srv := fakeOrg()
+	gone := policy("folders/10", "gone", denyRule("principal://goog/subject/erin@acme.example", "artifactregistry.googleapis.com/*.*"))
+	gone.DeleteTime = timestamppb.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv.Add(gone)
+	r := NewReader(context.Background(), dial(t, srv), ReaderOptions{Projects: true, PerMinute: 60000})
+	inv := loadInventory(t)
+	e := New(r, nil, nil)
+	e.UseInventory(inv)
+	if got, step := e.Denied("user:erin@acme.example", access.DownloadArtifacts, inv.Nodes[repo]); got != access.No {
+		t.Errorf("erin, denied only by a deleted policy: %v %+v, want no", got, step)
+	}
+	if got, _ := e.Denied("user:carl@acme.example", access.DownloadArtifacts, inv.Nodes[repo]); got != access.Yes {
+		t.Errorf("carl, denied by the folder's live policy: %v, want yes", got)
+	}
+	if g := srv.Calls("GetPolicy"); g != 5 { // organization 3, folder 1, project 1
+		t.Errorf("GetPolicy %d times, want 5: the deleted policy is not fetched", g)
+	}
+	if gaps := e.Gaps(); len(gaps) != 0 {
+		t.Errorf("everything was read, yet gaps %+v", gaps)
 	}
 }
 
@@ -106,7 +138,7 @@ func TestReaderProjects(t *testing.T) {
 func TestReaderFailureIsUnknown(t *testing.T) {
 	srv := fakeOrg()
 	srv.Fail = map[string]codes.Code{attachmentName(&inventory.Node{Key: "folders/10"}): codes.PermissionDenied}
-	r := NewReader(context.Background(), dial(t, srv), ReaderOptions{PerMinute: 60000})
+	r := NewReader(context.Background(), dial(t, srv), ReaderOptions{Projects: true, PerMinute: 60000})
 	inv := loadInventory(t)
 	e := New(r, nil, nil)
 	e.UseInventory(inv)
@@ -119,6 +151,10 @@ func TestReaderFailureIsUnknown(t *testing.T) {
 	}
 	if r.Stats().Failures != 1 {
 		t.Errorf("failures %d, want 1 (the failed read is remembered, not retried per question)", r.Stats().Failures)
+	}
+	gaps := e.Gaps()
+	if len(gaps) != 1 || gaps[0].Scope != "folders/10" || !strings.Contains(gaps[0].Reason, "PermissionDenied") || !strings.Contains(gaps[0].Fix, "roles/iam.denyReviewer") {
+		t.Errorf("gaps %+v, want one for folders/10 naming the error and the role to grant", gaps)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/runaudit/runaudit/internal/access"
 	"github.com/runaudit/runaudit/internal/groups/groupstest"
+	"github.com/runaudit/runaudit/internal/inventory"
 )
 
 func newFake() *groupstest.Server {
@@ -65,8 +66,11 @@ func TestCloudIdentityTransitiveCheck(t *testing.T) {
 			t.Errorf("IsMember(%s, %s) = %v, %q; want %v with %q", tc.member, tc.group, got, note, tc.want, tc.note)
 		}
 	}
-	if f.Calls("list") != 0 {
-		t.Errorf("listed memberships %d times; the transitive check needs none", f.Calls("list"))
+	// The check counts only viewable memberships: its two "no" answers
+	// (mallory in devs, dan in ops) are confirmed by listing devs (2 pages),
+	// leads, ci and ops once each; its "yes" answers need no listing.
+	if n := f.Calls("list"); n != 5 {
+		t.Errorf("listed %d pages, want 5", n)
 	}
 	// Answers and group names are cached: asking again costs nothing.
 	before := f.Calls("lookup") + f.Calls("check")
@@ -157,5 +161,144 @@ func TestCloudIdentityConcurrentQuestionsShareCalls(t *testing.T) {
 	wg.Wait()
 	if f.Calls("lookup") != 1 || f.Calls("check") != 1 {
 		t.Errorf("32 concurrent questions made %d lookups and %d checks, want 1 each", f.Calls("lookup"), f.Calls("check"))
+	}
+}
+
+// The walk asks for the FULL view (the default BASIC view leaves each
+// member's type out, and nested groups would look like users) in pages the
+// FULL view allows.
+func TestCloudIdentityListsInTheFullView(t *testing.T) {
+	f := newFake()
+	f.Premium = false
+	f.PageSize = 500
+	c := resolver(t, context.Background(), f, CloudIdentityOptions{})
+	if got, note := c.IsMember("user:bob@acme.example", "group:devs@acme.example"); got != access.Yes {
+		t.Fatalf("bob, in devs through leads: %v (%s), want yes", got, note)
+	}
+	views := f.Views()
+	if len(views) == 0 {
+		t.Fatal("no memberships listed")
+	}
+	for _, v := range views {
+		if v != "FULL" {
+			t.Errorf("listed in view %q, want FULL", v)
+		}
+	}
+}
+
+// A server that leaves the type out: a member without a type may be a
+// group, so it is looked up as one, and an answer that depends on one that
+// cannot be found is undecided, never "no".
+func TestCloudIdentityMissingTypeIsNeverNo(t *testing.T) {
+	f := newFake()
+	f.Premium = false
+	f.BasicOnly = true
+	c := resolver(t, context.Background(), f, CloudIdentityOptions{})
+	for _, tc := range []struct {
+		member, group string
+		want          access.Tri
+		note          string
+	}{
+		{"user:alice@acme.example", "group:devs@acme.example", access.Yes, "listed memberships"},
+		{"user:bob@acme.example", "group:devs@acme.example", access.Yes, "listed memberships"}, // leads found by lookup
+		{"user:mallory@acme.example", "group:devs@acme.example", access.Unknown, "has no membership type"},
+		{"user:dan@acme.example", "group:ops@acme.example", access.Unknown, "member erin@acme.example of ops@acme.example has no membership type"},
+	} {
+		if got, note := c.IsMember(tc.member, tc.group); got != tc.want || !strings.Contains(note, tc.note) {
+			t.Errorf("IsMember(%s, %s) = %v, %q; want %v with %q", tc.member, tc.group, got, note, tc.want, tc.note)
+		}
+	}
+}
+
+// hasMembership false means no *viewable* membership: a nested group the
+// audit may not see leaves the answer undecided, and is a coverage gap.
+func TestCloudIdentityInvisibleNestedGroupIsUnknown(t *testing.T) {
+	for _, premium := range []bool{true, false} {
+		f := newFake()
+		f.Premium = premium
+		f.AddGroup("secret@acme.example", "user:mallory@acme.example")
+		f.AddGroup("outer@acme.example", "user:olga@acme.example", "group:secret@acme.example")
+		f.Hide("secret@acme.example")
+		c := resolver(t, context.Background(), f, CloudIdentityOptions{})
+		c.UseInventory(&inventory.Inventory{Organization: "1"})
+		got, note := c.IsMember("user:mallory@acme.example", "group:outer@acme.example")
+		if got != access.Unknown || !strings.Contains(note, "nested group secret@acme.example: HTTP 403") {
+			t.Errorf("premium %v: mallory through a hidden group: %v, %q; want unknown naming the group", premium, got, note)
+		}
+		if got, _ := c.IsMember("user:olga@acme.example", "group:outer@acme.example"); got != access.Yes {
+			t.Errorf("premium %v: olga, a direct member: %v, want yes", premium, got)
+		}
+		gaps := c.Gaps()
+		if len(gaps) != 1 || gaps[0].Asset != "group:secret@acme.example" || gaps[0].Scope != "organizations/1" || gaps[0].AssetType != TypeGroup || gaps[0].Fix == "" {
+			t.Errorf("premium %v: gaps %+v, want one for group:secret@acme.example", premium, gaps)
+		}
+	}
+}
+
+// A 403 from checkTransitiveMembership is either the missing edition or a
+// permission error. A group whose members cannot be listed either is a
+// permission error: undecided for that group, and the run keeps using the
+// check for the others.
+func TestCloudIdentityPermissionErrorIsNotTheEdition(t *testing.T) {
+	f := newFake()
+	f.AddGroup("private@acme.example", "user:pat@acme.example")
+	f.HideMembers("private@acme.example")
+	c := resolver(t, context.Background(), f, CloudIdentityOptions{})
+	got, note := c.IsMember("user:pat@acme.example", "group:private@acme.example")
+	if got != access.Unknown || !strings.Contains(note, "refuses both checkTransitiveMembership") {
+		t.Errorf("private group: %v, %q; want unknown", got, note)
+	}
+	if got, note := c.IsMember("user:bob@acme.example", "group:devs@acme.example"); got != access.Yes || !strings.Contains(note, "transitive") {
+		t.Errorf("bob in devs after the refusal: %v, %q; want yes from the check", got, note)
+	}
+	if n := f.Calls("check"); n != 2 {
+		t.Errorf("checkTransitiveMembership called %d times, want 2: one group's refusal does not switch the run to the walk", n)
+	}
+	if gaps := c.Gaps(); len(gaps) != 1 || gaps[0].Asset != "group:private@acme.example" {
+		t.Errorf("gaps %+v, want one for the private group", gaps)
+	}
+}
+
+// Without the edition, the first refusal switches to the walk, and no gap
+// is left: every membership was read.
+func TestCloudIdentityMissingEditionLeavesNoGap(t *testing.T) {
+	f := newFake()
+	f.Premium = false
+	c := resolver(t, context.Background(), f, CloudIdentityOptions{})
+	for _, tc := range membershipCases {
+		c.IsMember(tc.member, tc.group)
+	}
+	gaps := c.Gaps()
+	if len(gaps) != 1 || gaps[0].Asset != "group:gone@acme.example" {
+		t.Errorf("gaps %+v, want only the group that does not exist", gaps)
+	}
+}
+
+// Cloud Identity failing as a whole is one gap, not one per group.
+func TestCloudIdentityFailingAsAWholeIsOneGap(t *testing.T) {
+	f := newFake()
+	f.Break(true)
+	c := resolver(t, context.Background(), f, CloudIdentityOptions{})
+	c.UseInventory(&inventory.Inventory{Organization: "1"})
+	c.IsMember("user:alice@acme.example", "group:devs@acme.example")
+	c.IsMember("user:alice@acme.example", "group:ops@acme.example")
+	gaps := c.Gaps()
+	if len(gaps) != 1 || gaps[0].Asset != "" || gaps[0].Scope != "organizations/1" || !strings.Contains(gaps[0].Reason, "every call") || !strings.Contains(gaps[0].Reason, "HTTP 500") {
+		t.Errorf("gaps %+v, want one saying every call failed", gaps)
+	}
+}
+
+// A 404 from checkTransitiveMembership (the group is gone, or not visible)
+// is undecided, not "not a member".
+func TestCloudIdentityCheckNotFoundIsUnknown(t *testing.T) {
+	f := newFake()
+	c := resolver(t, context.Background(), f, CloudIdentityOptions{})
+	if got, _ := c.IsMember("user:alice@acme.example", "group:devs@acme.example"); got != access.Yes {
+		t.Fatalf("alice before the deletion: %v, want yes", got)
+	}
+	f.Delete("devs@acme.example") // the group's name is cached from the lookup
+	got, note := c.IsMember("user:bob@acme.example", "group:devs@acme.example")
+	if got != access.Unknown || !strings.Contains(note, "HTTP 404") {
+		t.Errorf("bob in a group deleted during the run: %v, %q; want unknown", got, note)
 	}
 }

@@ -9,12 +9,23 @@ import (
 	"strings"
 
 	"github.com/runaudit/runaudit/internal/access"
+	"github.com/runaudit/runaudit/internal/inventory"
 )
 
 // Chain asks each decider in turn and returns the first decided answer
 // (Yes or No). When none decides, the answer is Unknown with every
 // decider's reason.
 type Chain []access.Groups
+
+// UseInventory implements access.InventoryUser for the deciders that need
+// the inventory.
+func (c Chain) UseInventory(inv *inventory.Inventory) {
+	for _, g := range c {
+		if u, ok := g.(access.InventoryUser); ok {
+			u.UseInventory(inv)
+		}
+	}
+}
 
 // IsMember implements access.Groups.
 func (c Chain) IsMember(member, group string) (access.Tri, string) {

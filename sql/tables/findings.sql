@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS `${dataset}.findings` (
   remediation STRING OPTIONS (description = "Least-privilege gcloud command that fixes the finding."),
   folders ARRAY<STRING> OPTIONS (description = "Numeric ids of the folders above the project, nearest first."),
   organization STRING OPTIONS (description = "Numeric id of the organization."),
-  confirmation STRING OPTIONS (description = "Policy Troubleshooter verdict when --confirm ran: CONFIRMED, CONTRADICTED or UNKNOWN.")
+  confirmation STRING OPTIONS (description = "Policy Troubleshooter verdict when --confirm ran: CONFIRMED, CONTRADICTED, UNKNOWN_CONDITIONAL or UNKNOWN.")
 )
 PARTITION BY run_date
 CLUSTER BY kind, severity, project_id, finding_id
