@@ -143,7 +143,7 @@ check_outputs minimal out
 run_in_root "$root" 3 gaps -- /audit --export /examples-bad --out /tmp/out "${at[@]}" --log-format json --quiet
 tail -n 1 "$work/gaps.stderr" | grep -q '"severity":"WARNING","message":"audit finished: incomplete"' ||
 	fail "gaps: the last line is not the 'audit finished: incomplete' WARNING entry"
-run_in_root "$root" 1 readonly -- /audit --export /examples/acme --out /out "${at[@]}" --log-format json --quiet
+run_in_root "$root" 2 readonly -- /audit --export /examples/acme --out /out "${at[@]}" --log-format json --quiet
 grep -q 'read-only file system' "$work/readonly.stderr" ||
 	fail "readonly: writing outside /tmp did not fail with 'read-only file system'"
 run_in_root "$root" 127 no-shell -- /bin/sh -c true
