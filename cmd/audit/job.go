@@ -66,6 +66,7 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 		return res, fmt.Errorf("%w: nothing to audit: %s held no readable asset%s", errUsage, source, gapList(inv.Gaps))
 	}
 	inv.Gaps = append(inv.Gaps, inventory.Missing(inv, res.Summary.Scope)...)
+	checkMemory(log, inv.Counts["services"]+inv.Counts["jobs"])
 
 	// 2. Evaluate.
 	opts, err := accessOptions(ctx, cfg, at)

@@ -29,6 +29,8 @@ type OutputConfig struct {
 	BQDataset  string
 	BQEndpoint string
 	BQLocation string
+	// InventoryRows bounds the workbook's Inventory sheet.
+	InventoryRows int
 }
 
 func (c *OutputConfig) define(fs *flag.FlagSet, def func(name, env string)) {
@@ -44,6 +46,8 @@ func (c *OutputConfig) define(fs *flag.FlagSet, def func(name, env string)) {
 	def("bq-endpoint", "AUDIT_BQ_ENDPOINT")
 	fs.StringVar(&c.BQLocation, "bq-location", "", "location for a dataset the sink creates (default US)")
 	def("bq-location", "AUDIT_BQ_LOCATION")
+	fs.IntVar(&c.InventoryRows, "workbook-inventory-rows", xlsx.DefaultInventoryRows, "most rows on the workbook's Inventory sheet, worst verdicts first (inventory.jsonl has them all); -1: no bound")
+	def("workbook-inventory-rows", "AUDIT_WORKBOOK_INVENTORY_ROWS")
 }
 
 func (c *OutputConfig) check() error {
@@ -73,7 +77,7 @@ func write(ctx context.Context, cfg *Config, res audit.Result, log *slog.Logger,
 		return err
 	}
 	var errs []error
-	opts := xlsx.Options{AssetTypes: inventory.AssetTypes}
+	opts := xlsx.Options{AssetTypes: inventory.AssetTypes, InventoryRows: c.InventoryRows}
 	if c.Baseline != "" {
 		base, err := report.ReadFindings(c.Baseline)
 		if err != nil {

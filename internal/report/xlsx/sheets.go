@@ -210,7 +210,7 @@ func (w *writer) inventory() error {
 			{Header: "Creator", Width: 44}, {Header: "Last modifier", Width: 44},
 			{Header: "Project number", Width: 15}, {Header: "Resource name", Width: 70},
 		},
-		Rows: len(inv),
+		Rows: w.opts.inventoryRows(len(inv)),
 		Row: func(i int, dst []any) {
 			r := &inv[idx[i]]
 			if id, ok := w.st.verdict[r.Verdict]; ok {

@@ -185,7 +185,7 @@ func (w *writer) sheetGuide() [][2]string {
 	}
 	g = append(g,
 		[2]string{remediationSheet, "one gcloud command per principal and repository, fixing every finding of the row"},
-		[2]string{inventorySheet, "every container image of every Cloud Run service and job, with its verdict"},
+		[2]string{inventorySheet, w.inventoryNote()},
 		[2]string{coverageSheet, "asset types and projects read, and what was not"},
 	)
 	if w.opts.HaveBaseline {
@@ -363,4 +363,14 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// inventoryNote describes the Inventory sheet, saying when rows were left
+// out and where they all are.
+func (w *writer) inventoryNote() string {
+	n := len(w.r.Inventory)
+	if kept := w.opts.inventoryRows(n); kept < n {
+		return fmt.Sprintf("the %d images with the worst verdicts of %d; the other %d, whose verdicts are no worse than the last row's, are in inventory.jsonl", kept, n, n-kept)
+	}
+	return "every container image of every Cloud Run service and job, with its verdict"
 }

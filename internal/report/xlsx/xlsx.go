@@ -53,6 +53,27 @@ type Options struct {
 	// TopN bounds the Summary's lists of top projects and principals;
 	// zero means 10.
 	TopN int
+	// InventoryRows bounds the Inventory sheet, which repeats
+	// inventory.jsonl: the worst verdicts are kept first, and the Summary
+	// says how many rows were left out. Zero means DefaultInventoryRows; a
+	// negative value keeps every row.
+	InventoryRows int
+}
+
+// DefaultInventoryRows is the Inventory sheet's default bound: beyond it a
+// very large organization's workbook would spend most of its time and size
+// on OK images that inventory.jsonl and BigQuery already hold.
+const DefaultInventoryRows = 50000
+
+// inventoryRows is the number of Inventory rows written for n images.
+func (o Options) inventoryRows(n int) int {
+	switch {
+	case o.InventoryRows < 0:
+		return n
+	case o.InventoryRows == 0:
+		return min(n, DefaultInventoryRows)
+	}
+	return min(n, o.InventoryRows)
 }
 
 // Write writes r as an XLSX workbook to path. The file is written under a

@@ -722,3 +722,39 @@ func TestWriteFileMode(t *testing.T) {
 		t.Errorf("mode = %v, want -rw-r--r--", st.Mode().Perm())
 	}
 }
+
+// The Inventory sheet keeps the worst verdicts first up to its bound, and
+// the Summary says how many images were left out and where they are.
+func TestInventoryBound(t *testing.T) {
+	verdicts := []audit.Verdict{audit.VerdictOK, audit.VerdictAtRisk, audit.VerdictOK, audit.VerdictUnverified, audit.VerdictPublic}
+	var inv []audit.InventoryRow
+	for i, v := range verdicts {
+		inv = append(inv, audit.InventoryRow{Resource: fmt.Sprintf("//run.googleapis.com/projects/p/locations/l/services/s%d", i), ProjectID: "p", Verdict: v, Image: fmt.Sprintf("img%d", i)})
+	}
+	for _, tc := range []struct {
+		bound, want int
+		note        string
+	}{
+		{2, 2, "the 2 images with the worst verdicts of 5; the other 3"},
+		{-1, 5, "every container image"},
+		{0, 5, "every container image"}, // the default bound is far above 5
+	} {
+		t.Run(fmt.Sprint(tc.bound), func(t *testing.T) {
+			f := writeOpen(t, audit.Result{Inventory: inv}, Options{InventoryRows: tc.bound}, 1000)
+			rs := rows(t, f, "Inventory")
+			if len(rs) != 1+tc.want {
+				t.Fatalf("Inventory has %d data rows, want %d", len(rs)-1, tc.want)
+			}
+			if tc.want == 2 && (rs[1][0] != "AT_RISK" || rs[2][0] != "UNVERIFIED") {
+				t.Errorf("kept rows %q, want the at-risk and the unverified image", rs[1:])
+			}
+			var found bool
+			for _, r := range rows(t, f, "Summary") {
+				found = found || strings.Contains(strings.Join(r, " "), tc.note)
+			}
+			if !found {
+				t.Errorf("Summary does not say %q", tc.note)
+			}
+		})
+	}
+}
