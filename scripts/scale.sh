@@ -101,11 +101,14 @@ row() {
 for n in $SIZES; do
 	org="$WORK/org$n"
 	args=(--projects "$n" --folders "$((n / 100 > 0 ? n / 100 : 1))" --services "$SERVICES" --jobs "$JOBS" --project-bindings "$PROJECT_BINDINGS" --resource-bindings "$RESOURCE_BINDINGS")
-	if [ ! -s "$org/stats.json" ] || [ "$(cat "$org/args" 2>/dev/null)" != "${args[*]}" ]; then
+	# An organization is reused only if the same generator made it with
+	# the same arguments: a changed generator plants other findings.
+	stamp="${args[*]} genorg=$(sha256sum "$WORK/bin/genorg" | cut -c1-16)"
+	if [ ! -s "$org/stats.json" ] || [ "$(cat "$org/args" 2>/dev/null)" != "$stamp" ]; then
 		rm -rf "$org"
 		echo "generating $n projects …" >&2
 		"$WORK/bin/genorg" "${args[@]}" --out "$org" >&2
-		echo "${args[*]}" >"$org/args"
+		echo "$stamp" >"$org/args"
 	fi
 	runs=$(awk '/"services"/ {s = $2} /"jobs"/ {j = $2} END {gsub(",", "", s); gsub(",", "", j); print s + j}' "$org/stats.json")
 	bindings=$(awk '/"bindings"/ {b = $2} END {gsub(",", "", b); print b}' "$org/stats.json")
