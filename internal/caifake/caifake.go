@@ -3,7 +3,8 @@
 // serves a fixed set of assets through ListAssets over real gRPC, with real
 // paging by page_token, filtering by parent, asset_types and content_type,
 // and it can add latency to every page and inject error bursts or
-// permanent denials into chosen streams.
+// permanent denials into chosen streams. It records the request metadata
+// the calls carry (such as x-goog-user-project, the quota project).
 //
 // Cloud Asset Inventory has no emulator; the real client dials this server
 // with the emulator-host convention (plaintext, no credentials).
@@ -27,6 +28,7 @@ import (
 	"cloud.google.com/go/asset/apiv1/assetpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -90,6 +92,8 @@ type Server struct {
 	faults    []*fault
 	queries   map[string][]*assetpb.Asset
 	stats     Stats
+	// seen counts, per request metadata key, the calls carrying each value.
+	seen map[string]map[string]int
 
 	grpc *grpc.Server
 	lis  net.Listener
@@ -104,7 +108,7 @@ type fault struct {
 // and an IAM policy is served under both content types; export files carry
 // them on separate lines, which works the same.
 func New(assets []*assetpb.Asset) *Server {
-	s := &Server{projectIDs: map[string]string{}, queries: map[string][]*assetpb.Asset{}, stats: Stats{Failed: map[codes.Code]int{}}}
+	s := &Server{projectIDs: map[string]string{}, queries: map[string][]*assetpb.Asset{}, stats: Stats{Failed: map[codes.Code]int{}}, seen: map[string]map[string]int{}}
 	for _, a := range assets {
 		if a.GetResource() != nil {
 			r := proto.CloneOf(a)
@@ -200,11 +204,44 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-// ResetStats zeroes the counters.
+// ResetStats zeroes the counters and forgets the metadata seen.
 func (s *Server) ResetStats() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats = Stats{Failed: map[codes.Code]int{}}
+	s.seen = map[string]map[string]int{}
+}
+
+// Metadata returns how many ListAssets calls carried each value of the
+// request metadata key (gRPC metadata keys are lower case, e.g.
+// "x-goog-user-project"); calls without the key are not counted.
+// Credentials ("authorization") are never recorded.
+func (s *Server) Metadata(key string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for v, n := range s.seen[strings.ToLower(key)] {
+		out[v] = n
+	}
+	return out
+}
+
+// record counts the metadata of one call.
+func (s *Server) record(ctx context.Context) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, vs := range md {
+		if k == "authorization" {
+			continue
+		}
+		if s.seen[k] == nil {
+			s.seen[k] = map[string]int{}
+		}
+		for _, v := range vs {
+			s.seen[k][v]++
+		}
+	}
 }
 
 // Start serves on addr ("127.0.0.1:0" for a free port) until Stop, and
@@ -230,6 +267,7 @@ func (s *Server) Stop() {
 
 // ListAssets serves one page.
 func (s *Server) ListAssets(ctx context.Context, req *assetpb.ListAssetsRequest) (*assetpb.ListAssetsResponse, error) {
+	s.record(ctx)
 	s.mu.Lock()
 	s.stats.Calls++
 	s.stats.MaxPageSize = max(s.stats.MaxPageSize, int(req.GetPageSize()))
