@@ -124,7 +124,7 @@ func accessOptions(ctx context.Context, cfg *Config, at time.Time) (access.Optio
 	}
 	if c.ResolveGroups {
 		// Read-only scope: the client's default scopes include writes.
-		svc, err := cloudidentity.NewService(ctx, append(restOptions(cloudIdentityHostEnv), option.WithScopes(cloudidentity.CloudIdentityGroupsReadonlyScope))...)
+		svc, err := cloudidentity.NewService(ctx, cfg.googleOptions(apiCloudIdentity, append(restOptions(cloudIdentityHostEnv), option.WithScopes(cloudidentity.CloudIdentityGroupsReadonlyScope))...)...)
 		if err != nil {
 			return access.Options{}, fmt.Errorf("connecting to the Cloud Identity API: %w", err)
 		}
@@ -148,7 +148,7 @@ func accessOptions(ctx context.Context, cfg *Config, at time.Time) (access.Optio
 		}
 		src = s
 	case c.ReadDeny:
-		client, err := iam.NewPoliciesClient(ctx, grpcOptions(iamHostEnv)...)
+		client, err := iam.NewPoliciesClient(ctx, cfg.googleOptions(apiIAM, grpcOptions(iamHostEnv)...)...)
 		if err != nil {
 			return access.Options{}, fmt.Errorf("connecting to the IAM v2 API: %w", err)
 		}
@@ -192,7 +192,7 @@ func confirmFindings(ctx context.Context, cfg *Config, findings []audit.Finding,
 	if c.live != nil {
 		at = c.live.at
 	}
-	client, err := policytroubleshooter.NewPolicyTroubleshooterClient(ctx, grpcOptions(troubleshooterEnv)...)
+	client, err := policytroubleshooter.NewPolicyTroubleshooterClient(ctx, cfg.googleOptions(apiTroubleshooter, grpcOptions(troubleshooterEnv)...)...)
 	if err != nil {
 		log.Error("Policy Troubleshooter is not reachable: findings are not confirmed", "err", err)
 		for i := range findings {
