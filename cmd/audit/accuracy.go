@@ -79,7 +79,7 @@ func (c *AccuracyConfig) define(fs *flag.FlagSet, def func(name, env string)) {
 	def("read-deny-policies", "AUDIT_READ_DENY_POLICIES")
 	fs.BoolVar(&c.DenyProjects, "deny-policies-projects", false, "with --read-deny-policies, read project deny policies too (calls per project: see docs/accuracy.md)")
 	def("deny-policies-projects", "AUDIT_DENY_POLICIES_PROJECTS")
-	fs.Float64Var(&c.DenyPerMinute, "deny-policies-rate", 5, "IAM v2 API calls per minute (the default read quota is 5)")
+	fs.Float64Var(&c.DenyPerMinute, "deny-policies-rate", deny.DefaultPerMinute, "most IAM v2 API calls in any minute (its default read quota is 5 per quota project: one is left to other callers)")
 	def("deny-policies-rate", "AUDIT_DENY_POLICIES_RATE")
 	fs.BoolVar(&c.Confirm, "confirm", false, "check each actionable finding with Policy Troubleshooter and record CONFIRMED, CONTRADICTED or UNKNOWN")
 	def("confirm", "AUDIT_CONFIRM")
