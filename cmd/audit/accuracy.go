@@ -86,7 +86,7 @@ func (c *AccuracyConfig) define(fs *flag.FlagSet, def func(name, env string)) {
 	def("read-deny-policies", "AUDIT_READ_DENY_POLICIES")
 	fs.BoolVar(&c.DenyProjects, "deny-policies-projects", false, "with --read-deny-policies, read project deny policies too (calls per project: see docs/accuracy.md)")
 	def("deny-policies-projects", "AUDIT_DENY_POLICIES_PROJECTS")
-	fs.Float64Var(&c.DenyPerMinute, "deny-policies-rate", 5, "IAM v2 API calls per minute (the default read quota is 5)")
+	fs.Float64Var(&c.DenyPerMinute, "deny-policies-rate", deny.DefaultPerMinute, "most IAM v2 API calls in any minute (its default read quota is 5 per quota project: one is left to other callers)")
 	def("deny-policies-rate", "AUDIT_DENY_POLICIES_RATE")
 	fs.BoolVar(&c.Confirm, "confirm", false, "check each actionable finding with Policy Troubleshooter and record CONFIRMED, CONTRADICTED, UNKNOWN_CONDITIONAL or UNKNOWN")
 	def("confirm", "AUDIT_CONFIRM")
@@ -147,7 +147,7 @@ func accessOptions(ctx context.Context, cfg *Config, at time.Time) (access.Optio
 	}
 	if c.ResolveGroups {
 		// Read-only scope: the client's default scopes include writes.
-		svc, err := cloudidentity.NewService(ctx, append(restOptions(cloudIdentityHostEnv), option.WithScopes(cloudidentity.CloudIdentityGroupsReadonlyScope))...)
+		svc, err := cloudidentity.NewService(ctx, cfg.googleOptions(apiCloudIdentity, append(restOptions(cloudIdentityHostEnv), option.WithScopes(cloudidentity.CloudIdentityGroupsReadonlyScope))...)...)
 		switch {
 		case err != nil && c.groupsByDefault:
 			// On by default, unreachable: a gap, and groups stay undecided.
@@ -178,7 +178,7 @@ func accessOptions(ctx context.Context, cfg *Config, at time.Time) (access.Optio
 		}
 		src = s
 	case c.ReadDeny:
-		client, err := iam.NewPoliciesClient(ctx, grpcOptions(iamHostEnv)...)
+		client, err := iam.NewPoliciesClient(ctx, cfg.googleOptions(apiIAM, grpcOptions(iamHostEnv)...)...)
 		if err != nil {
 			return access.Options{}, fmt.Errorf("connecting to the IAM v2 API: %w", err)
 		}
@@ -241,7 +241,7 @@ func confirmFindings(ctx context.Context, cfg *Config, findings []audit.Finding,
 	if c.live != nil {
 		at = c.live.at
 	}
-	client, err := policytroubleshooter.NewPolicyTroubleshooterClient(ctx, grpcOptions(troubleshooterEnv)...)
+	client, err := policytroubleshooter.NewPolicyTroubleshooterClient(ctx, cfg.googleOptions(apiTroubleshooter, grpcOptions(troubleshooterEnv)...)...)
 	if err != nil {
 		log.Error("Policy Troubleshooter is not reachable: findings are not confirmed", "err", err)
 		for i := range findings {

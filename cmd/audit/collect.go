@@ -46,7 +46,7 @@ func (c *CollectConfig) define(fs *flag.FlagSet, def func(name, env string)) {
 	def("folder", "AUDIT_FOLDER")
 	fs.StringVar(&c.Project, "project", "", "collect live over this project (id or number); grants inherited from above it are read too")
 	def("project", "AUDIT_PROJECT")
-	fs.IntVar(&c.ListAssetsPerMinute, "list-assets-qpm", scan.DefaultListAssetsPerMinute, "most ListAssets calls, retries included, in any minute (the organization's quota is 800); 0: no limit")
+	fs.IntVar(&c.ListAssetsPerMinute, "list-assets-qpm", scan.DefaultListAssetsPerMinute, "most ListAssets calls, retries included, in any minute: the default is 80 % of the quota project's 100 a minute, the tighter of its two quotas (the organization's is 800; docs/quotas.md); 0: no limit")
 	def("list-assets-qpm", "AUDIT_LIST_ASSETS_QPM")
 	fs.IntVar(&c.Streams, "streams", scan.DefaultStreams, "ListAssets streams (asset type × content type) read at once")
 	def("streams", "AUDIT_STREAMS")
@@ -140,7 +140,7 @@ func collectLive(ctx context.Context, cfg *Config, b *inventory.Builder, p *prog
 		return collectExportAssets(ctx, cfg, b, p, log)
 	}
 	pacer := scan.NewPacer(c.ListAssetsPerMinute)
-	cl, err := scan.NewAssetClient(ctx, scan.ClientConfig{EmulatorHost: c.EmulatorHost, Pacer: pacer})
+	cl, err := scan.NewAssetClient(ctx, scan.ClientConfig{EmulatorHost: c.EmulatorHost, Pacer: pacer}, cfg.googleOptions(apiAsset)...)
 	if err != nil {
 		return liveStats{}, err
 	}
@@ -188,7 +188,7 @@ func collectExports(ctx context.Context, cfg *Config, b *inventory.Builder, p *p
 	var gcs *scan.GCSExport
 	if len(remote) > 0 {
 		// The client honours STORAGE_EMULATOR_HOST.
-		cl, err := storage.NewClient(ctx)
+		cl, err := storage.NewClient(ctx, cfg.googleOptions(apiStorage)...)
 		if err != nil {
 			return fmt.Errorf("connecting to Cloud Storage: %w", err)
 		}

@@ -20,6 +20,9 @@ type Config struct {
 	Output   OutputConfig
 	Accuracy AccuracyConfig
 
+	// QuotaProject, if set, is billed for every API call's quota.
+	QuotaProject string
+
 	Concurrency int
 	LogFormat   string
 	Quiet       bool
@@ -71,6 +74,7 @@ func defineFlags(fs *flag.FlagSet, c *Config) {
 	c.Collect.define(fs, def)
 	c.Output.define(fs, def)
 	c.Accuracy.define(fs, def)
+	defineQuotaProject(fs, c)
 	fs.IntVar(&c.Concurrency, "concurrency", 0, "resources evaluated at once (0: one per CPU)")
 	def("concurrency", "AUDIT_CONCURRENCY")
 	fs.StringVar(&c.LogFormat, "log-format", "auto", "logs on stderr: text, json, or auto (text on a terminal, JSON otherwise)")
@@ -153,6 +157,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	case "auto", "text", "json":
 	default:
 		return nil, fmt.Errorf("%w: --log-format must be text, json or auto, not %q", errUsage, c.LogFormat)
+	}
+	if err := checkQuotaProject(c.QuotaProject); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if c.Concurrency < 0 {
 		return nil, fmt.Errorf("%w: --concurrency must not be negative", errUsage)

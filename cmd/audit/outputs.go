@@ -100,20 +100,21 @@ func write(ctx context.Context, cfg *Config, res audit.Result, log *slog.Logger,
 		return errors.Join(errs...)
 	}
 	if c.ReportURI != "" {
-		if err := upload(ctx, c.ReportURI, res.Summary, paths, log); err != nil {
+		if err := upload(ctx, cfg, res.Summary, paths, log); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if c.BQDataset != "" {
-		if err := toBigQuery(ctx, c, res, log); err != nil {
+		if err := toBigQuery(ctx, cfg, res, log); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func upload(ctx context.Context, uri string, s audit.Summary, paths []string, log *slog.Logger) error {
-	client, err := storage.NewClient(ctx)
+func upload(ctx context.Context, cfg *Config, s audit.Summary, paths []string, log *slog.Logger) error {
+	uri := cfg.Output.ReportURI
+	client, err := storage.NewClient(ctx, cfg.googleOptions(apiStorage)...)
 	if err != nil {
 		return fmt.Errorf("uploading to %s: %w", uri, err)
 	}
@@ -126,12 +127,13 @@ func upload(ctx context.Context, uri string, s audit.Summary, paths []string, lo
 	return nil
 }
 
-func toBigQuery(ctx context.Context, c OutputConfig, res audit.Result, log *slog.Logger) error {
+func toBigQuery(ctx context.Context, cfg *Config, res audit.Result, log *slog.Logger) error {
+	c := cfg.Output
 	project, dataset, err := bq.ParseDataset(c.BQDataset)
 	if err != nil {
 		return err
 	}
-	sink, err := bq.New(ctx, bq.Config{Project: project, Dataset: dataset, Location: c.BQLocation, Endpoint: c.BQEndpoint, Logger: log})
+	sink, err := bq.New(ctx, bq.Config{Project: project, Dataset: dataset, Location: c.BQLocation, Endpoint: c.BQEndpoint, Logger: log, ClientOptions: cfg.googleOptions(apiBigQuery)})
 	if err != nil {
 		return fmt.Errorf("BigQuery %s: %w", c.BQDataset, err)
 	}

@@ -3,7 +3,8 @@
 // serves a fixed set of assets through ListAssets over real gRPC, with real
 // paging by page_token, filtering by parent, asset_types and content_type,
 // and it can add latency to every page and inject error bursts or
-// permanent denials into chosen streams.
+// permanent denials into chosen streams. It records the request metadata
+// the calls carry (such as x-goog-user-project, the quota project).
 //
 // With EnableExport it also answers ExportAssets, writing the export
 // shards into Cloud Storage (fake-gcs-server in tests) as the real service
@@ -33,6 +34,7 @@ import (
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -97,6 +99,8 @@ type Server struct {
 	queries   map[string][]*assetpb.Asset
 	stats     Stats
 	export    exporter
+	// seen counts, per request metadata key, the calls carrying each value.
+	seen map[string]map[string]int
 
 	grpc *grpc.Server
 	lis  net.Listener
@@ -111,7 +115,7 @@ type fault struct {
 // and an IAM policy is served under both content types; export files carry
 // them on separate lines, which works the same.
 func New(assets []*assetpb.Asset) *Server {
-	s := &Server{projectIDs: map[string]string{}, queries: map[string][]*assetpb.Asset{}, stats: Stats{Failed: map[codes.Code]int{}},
+	s := &Server{projectIDs: map[string]string{}, queries: map[string][]*assetpb.Asset{}, stats: Stats{Failed: map[codes.Code]int{}}, seen: map[string]map[string]int{},
 		export: exporter{ops: map[string]*longrunningpb.Operation{}, stop: make(chan struct{})}}
 	for _, a := range assets {
 		if a.GetResource() != nil {
@@ -208,11 +212,44 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-// ResetStats zeroes the counters.
+// ResetStats zeroes the counters and forgets the metadata seen.
 func (s *Server) ResetStats() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats = Stats{Failed: map[codes.Code]int{}}
+	s.seen = map[string]map[string]int{}
+}
+
+// Metadata returns how many ListAssets calls carried each value of the
+// request metadata key (gRPC metadata keys are lower case, e.g.
+// "x-goog-user-project"); calls without the key are not counted.
+// Credentials ("authorization") are never recorded.
+func (s *Server) Metadata(key string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for v, n := range s.seen[strings.ToLower(key)] {
+		out[v] = n
+	}
+	return out
+}
+
+// record counts the metadata of one call.
+func (s *Server) record(ctx context.Context) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, vs := range md {
+		if k == "authorization" {
+			continue
+		}
+		if s.seen[k] == nil {
+			s.seen[k] = map[string]int{}
+		}
+		for _, v := range vs {
+			s.seen[k][v]++
+		}
+	}
 }
 
 // Start serves on addr ("127.0.0.1:0" for a free port) until Stop, and
@@ -246,6 +283,7 @@ func (s *Server) Stop() {
 
 // ListAssets serves one page.
 func (s *Server) ListAssets(ctx context.Context, req *assetpb.ListAssetsRequest) (*assetpb.ListAssetsResponse, error) {
+	s.record(ctx)
 	s.mu.Lock()
 	s.stats.Calls++
 	s.stats.MaxPageSize = max(s.stats.MaxPageSize, int(req.GetPageSize()))

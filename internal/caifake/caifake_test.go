@@ -2,11 +2,15 @@ package caifake
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 
 	"cloud.google.com/go/asset/apiv1/assetpb"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -154,5 +158,51 @@ func TestLoadNamesTheBadLine(t *testing.T) {
 	_, err := Load(strings.NewReader("{\"name\":\"x\"}\n{oops\n"))
 	if err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("err = %v, want one naming line 2", err)
+	}
+}
+
+// TestMetadataRecorded sends calls over real gRPC with and without a quota
+// project header and reads back what the server saw.
+func TestMetadataRecorded(t *testing.T) {
+	s := newFixture(t)
+	addr, err := s.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cl := assetpb.NewAssetServiceClient(conn)
+	req := &assetpb.ListAssetsRequest{Parent: "organizations/1", ContentType: assetpb.ContentType_RESOURCE}
+	for _, md := range [][]string{
+		{"x-goog-user-project", "quota-a"},
+		{"X-Goog-User-Project", "quota-a", "authorization", "Bearer secret"},
+		{"x-goog-user-project", "quota-b"},
+		nil,
+	} {
+		ctx := metadata.AppendToOutgoingContext(context.Background(), md...)
+		if _, err := cl.ListAssets(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A failed call is recorded too: it used quota all the same.
+	if _, err := cl.ListAssets(metadata.AppendToOutgoingContext(context.Background(), "x-goog-user-project", "quota-b"), &assetpb.ListAssetsRequest{Parent: "orgs/1"}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("bad parent: %v", err)
+	}
+	if got, want := s.Metadata("X-Goog-User-Project"), map[string]int{"quota-a": 2, "quota-b": 2}; !maps.Equal(got, want) {
+		t.Errorf("x-goog-user-project seen %v, want %v", got, want)
+	}
+	if got := s.Metadata("authorization"); len(got) != 0 {
+		t.Errorf("credentials recorded: %v", got)
+	}
+	if got := s.Metadata("x-absent"); len(got) != 0 {
+		t.Errorf("absent key seen %v", got)
+	}
+	s.ResetStats()
+	if got := s.Metadata("x-goog-user-project"); len(got) != 0 {
+		t.Errorf("after ResetStats: %v", got)
 	}
 }

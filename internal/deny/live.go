@@ -52,23 +52,44 @@ type ReaderOptions struct {
 	// Projects reads project-level deny policies too: one ListPolicies call
 	// per project asked about, plus one GetPolicy per policy found.
 	Projects bool
-	// PerMinute bounds the API calls per minute. The IAM v2 API allows 5
-	// read requests per minute per quota project by default; that is the
-	// default here.
+	// PerMinute bounds the API calls in any minute (default
+	// DefaultPerMinute).
 	PerMinute float64
 }
+
+// IAMv2ReadQuota is the IAM v2 API's default quota of read requests
+// (ListPolicies, GetPolicy) per quota project per minute,
+// https://cloud.google.com/iam/quotas.
+const IAMv2ReadQuota = 5
+
+// DefaultPerMinute reads deny policies one call a minute under the quota,
+// leaving that one to other callers billing the same quota project (gcloud
+// iam policies, the console) so that neither is refused.
+const DefaultPerMinute = IAMv2ReadQuota - 1
 
 // NewReader returns a Reader over client. ctx bounds every call.
 func NewReader(ctx context.Context, client *iam.PoliciesClient, opts ReaderOptions) *Reader {
 	if opts.PerMinute <= 0 {
-		opts.PerMinute = 5
+		opts.PerMinute = DefaultPerMinute
 	}
-	burst := max(1, int(opts.PerMinute/60)) // at most a second's worth at once
 	return &Reader{
 		ctx: ctx, client: client, projects: opts.Projects,
-		lim:   rate.NewLimiter(rate.Limit(opts.PerMinute/60), burst),
+		lim:   perMinute(opts.PerMinute),
 		nodes: map[string]*read{},
 	}
+}
+
+// perMinute allows at most n calls in any 60-second window: a burst of
+// b = max(1, n/60) calls (a second's worth), then (n−b)/60 a second, so
+// that b + 60 s × rate ≤ n. A plain n/60 rate with its burst would allow
+// n + b, over a quota of n.
+func perMinute(n float64) *rate.Limiter {
+	burst := max(1, int(n/60))
+	perSecond := (n - float64(burst)) / 60
+	if perSecond <= 0 {
+		perSecond = n / 60 // n ≤ 1: one call, then one every 60/n s
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), burst)
 }
 
 // Stats reports the calls made so far.

@@ -183,8 +183,9 @@ func TestReaderConcurrentQuestionsShareReads(t *testing.T) {
 }
 
 func TestReaderRateLimit(t *testing.T) {
-	// At 5 calls a minute the burst is one call; the second waits 12 s, past
-	// the context's end, and the read fails (Unknown), not "no policies".
+	// At the default 4 calls a minute the burst is one call; the second
+	// waits 20 s, past the context's end, and the read fails (Unknown), not
+	// "no policies".
 	srv := fakeOrg()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -198,6 +199,41 @@ func TestReaderRateLimit(t *testing.T) {
 	}
 	if n := srv.Calls("ListPolicies") + srv.Calls("GetPolicy"); n != 1 {
 		t.Errorf("%d calls reached the API, want 1", n)
+	}
+}
+
+// TestRateFitsQuota drives the limiter on a simulated clock, a call
+// attempted every 10 ms for ten minutes, and requires no 60-second window
+// to hold more than the rate asked for, and the default to stay under the
+// IAM v2 read quota.
+func TestRateFitsQuota(t *testing.T) {
+	if DefaultPerMinute >= IAMv2ReadQuota {
+		t.Fatalf("DefaultPerMinute = %d, want under the IAM v2 read quota of %d a minute", DefaultPerMinute, IAMv2ReadQuota)
+	}
+	for _, n := range []float64{1, DefaultPerMinute, IAMv2ReadQuota, 60, 600} {
+		lim := perMinute(n)
+		start := time.Unix(0, 0)
+		var allowed []time.Duration
+		for at := time.Duration(0); at < 10*time.Minute; at += 10 * time.Millisecond {
+			if lim.AllowN(start.Add(at), 1) {
+				allowed = append(allowed, at)
+			}
+		}
+		most, j := 0, 0
+		for i := range allowed {
+			for allowed[i]-allowed[j] >= time.Minute {
+				j++
+			}
+			most = max(most, i-j+1)
+		}
+		if float64(most) > n {
+			t.Errorf("%v a minute: %d calls in one 60 s window", n, most)
+		}
+		// Not much slower than asked either: over ten minutes at least
+		// the rate less its burst.
+		if least := int((n - float64(max(1, int(n/60)))) * 10 * 0.98); len(allowed) < least {
+			t.Errorf("%v a minute: %d calls in 10 min, want at least %d", n, len(allowed), least)
+		}
 	}
 }
 
