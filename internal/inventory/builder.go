@@ -337,6 +337,11 @@ func (b *Builder) resource(a *Record, n *Node, d *ResourceData, where string) er
 		}
 	case KindService, KindJob:
 		rr := parseRun(n, d)
+		// Few distinct values across an organization: one copy each.
+		rr.Location, rr.Creator, rr.LastModifier = b.intern(rr.Location), b.intern(rr.Creator), b.intern(rr.LastModifier)
+		for i := range rr.Containers {
+			rr.Containers[i].Name = b.intern(rr.Containers[i].Name)
+		}
 		rr.ProjectNumber = num
 		b.project(num)
 		for _, c := range rr.Containers {
