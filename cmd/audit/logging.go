@@ -1,15 +1,22 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/runaudit/runaudit/internal/inventory"
 )
 
 // labelsKey is the field Cloud Logging moves from a JSON log line into the
@@ -37,8 +44,10 @@ func newLoggerEnv(format string, w io.Writer, getenv func(string) string) *slog.
 		}
 	}
 	if format == "text" {
-		// A person at a terminal reads the summary; logs only add warnings.
-		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		// A person at a terminal reads the summary; logs only add
+		// warnings. They go through the screen, so that a log line never
+		// breaks into the progress line.
+		return slog.New(slog.NewTextHandler(screenFor(w), &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: textAttr}))
 	}
 	base := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: cloudAttr})
 	return slog.New(&cloudHandler{base: base, inner: base, labelled: getenv("CLOUD_RUN_JOB") != ""})
@@ -55,6 +64,45 @@ func cloudAttr(groups []string, a slog.Attr) slog.Attr {
 		return slog.String("severity", severity(lvl))
 	case slog.MessageKey:
 		a.Key = "message"
+	}
+	return a
+}
+
+// textAttr makes a text log line read as key=value pairs throughout: a map
+// becomes key.k=v for each entry, in key order, and a list key.1=…,
+// key.2=…, where fmt would print map[…] and […]. (The text handler quotes
+// any value holding a control, format or other unprintable character with
+// strconv.Quote, which escapes it: cloud text in a log line is inert.)
+func textAttr(groups []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() != slog.KindAny {
+		return a
+	}
+	v := a.Value.Any()
+	if _, ok := v.(error); ok {
+		return a
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Map:
+		keys := rv.MapKeys()
+		attrs := make([]slog.Attr, 0, len(keys))
+		for _, k := range keys {
+			attrs = append(attrs, textAttr(nil, slog.Any(fmt.Sprint(k.Interface()), rv.MapIndex(k).Interface())))
+		}
+		slices.SortFunc(attrs, func(x, y slog.Attr) int { return strings.Compare(x.Key, y.Key) })
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(attrs...)}
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8 {
+			return a // bytes print as text
+		}
+		attrs := make([]slog.Attr, 0, rv.Len())
+		for i := range rv.Len() {
+			attrs = append(attrs, textAttr(nil, slog.Any(strconv.Itoa(i+1), rv.Index(i).Interface())))
+		}
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(attrs...)}
+	}
+	if st, ok := v.(fmt.Stringer); ok {
+		return slog.String(a.Key, st.String())
 	}
 	return a
 }
@@ -190,10 +238,12 @@ func logFinished(log *slog.Logger, res audit.Result, code int) {
 	)
 	if len(s.Gaps) > 0 {
 		// The first few, so the entry alone says what is missing;
-		// summary.json has them all.
-		var gaps []string
+		// summary.json has them all. JSON logs carry each gap whole;
+		// text logs name each by scope, asset type and content type, the
+		// human summary having said it in words.
+		gaps := make([]loggedGap, 0, maxLoggedGaps)
 		for _, g := range s.Gaps[:min(len(s.Gaps), maxLoggedGaps)] {
-			gaps = append(gaps, g.Scope+": "+g.Reason)
+			gaps = append(gaps, loggedGap(g))
 		}
 		attrs = append(attrs, slog.Any("gap_list", gaps))
 	}
@@ -201,6 +251,18 @@ func logFinished(log *slog.Logger, res audit.Result, code int) {
 		attrs = append(attrs, slog.Float64("seconds", s.FinishedAt.Sub(s.StartedAt).Round(time.Millisecond).Seconds()))
 	}
 	log.LogAttrs(context.Background(), level, "audit finished: "+status, attrs...)
+}
+
+// loggedGap is a gap in the final log line: an object with the gap's
+// fields in JSON, "SCOPE ASSET_TYPE CONTENT_TYPE" in text.
+type loggedGap inventory.Gap
+
+func (g loggedGap) String() string {
+	parts := []string{g.Scope, cmp.Or(g.AssetType, "every asset type"), cmp.Or(g.ContentType, "RESOURCE+IAM_POLICY")}
+	if g.Asset != "" {
+		parts = append(parts, g.Asset)
+	}
+	return strings.Join(parts, " ")
 }
 
 func nonNil(m map[string]int) map[string]int {

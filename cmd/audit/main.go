@@ -39,7 +39,7 @@ func main() {
 
 // run is the whole command, testable in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := parseConfig(args, getenv, stderr)
+	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		if errors.Is(err, errHelp) {
 			return exitOK
@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return exitOK
 	}
 	log := newLogger(cfg.LogFormat, stderr)
-	res, err := runAudit(ctx, cfg, log, stderr)
+	res, err := runAudit(ctx, cfg, log, stdout, stderr)
 	code := exitOK
 	if err != nil {
 		log.Error("audit failed", "err", err)

@@ -105,7 +105,8 @@ var CSVHeader = []string{
 	"reason", "remediation", "folders", "organization", "confirmation",
 }
 
-// WriteCSV writes findings as CSV, every text cell guarded against formula
+// WriteCSV writes findings as CSV, every text cell inert (control and
+// format characters shown escaped, see Inert) and guarded against formula
 // injection.
 func WriteCSV(w io.Writer, findings []audit.Finding) error {
 	cw := csv.NewWriter(w)
@@ -119,7 +120,7 @@ func WriteCSV(w io.Writer, findings []audit.Finding) error {
 			f.Permission, f.Secret, f.Reason, f.Remediation, strings.Join(f.Folders, ";"), f.Organization, f.Confirmation,
 		}
 		for i := range rec {
-			rec[i] = SafeCell(rec[i])
+			rec[i] = SafeCell(Inert(rec[i]))
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -175,7 +176,8 @@ func ReadFindings(path string) ([]audit.Finding, error) {
 }
 
 // WriteText prints the human summary: what was read, what was found, and
-// what is missing.
+// what is missing, each gap once, in words. Text from the cloud is shown
+// inert (see Inert).
 func WriteText(w io.Writer, r audit.Result) {
 	s := r.Summary
 	inv := s.Inventory
@@ -183,8 +185,8 @@ func WriteText(w io.Writer, r audit.Result) {
 	if org == "" {
 		org = "(unknown)"
 	}
-	fmt.Fprintf(w, "runaudit %s — organization %s, source %s\n", s.Version, org, s.Source)
-	fmt.Fprintf(w, "read: %d projects, %d services, %d jobs, %d containers, %d repositories, %d secrets, %d custom roles, %d IAM policies (%d bindings)\n",
+	fmt.Fprintf(w, "runaudit %s: organization %s, %s\n", Inert(s.Version), Inert(org), Inert(sourceText(s.Source)))
+	fmt.Fprintf(w, "read: %d projects, %d services, %d jobs (%d containers), %d repositories, %d secrets, %d custom roles, %d IAM policies (%d bindings)\n",
 		inv["projects"], inv["services"], inv["jobs"], inv["containers"], inv["repositories"], inv["secrets"], inv["custom_roles"], inv["iam_policies"], inv["bindings"])
 	actionable := 0
 	for _, f := range r.Findings {
@@ -192,37 +194,73 @@ func WriteText(w io.Writer, r audit.Result) {
 			actionable++
 		}
 	}
-	fmt.Fprintf(w, "findings: %d (%d actionable)\n", s.Findings, actionable)
+	fmt.Fprintf(w, "findings: %d, %d actionable (a deploy or an image pull fails until fixed)\n", s.Findings, actionable)
+	var sevs []string
 	for _, sev := range audit.Severities {
 		if n := s.BySeverity[string(sev)]; n > 0 {
-			fmt.Fprintf(w, "  %-9s %d\n", sev, n)
+			sevs = append(sevs, fmt.Sprintf("%s %d", sev, n))
 		}
+	}
+	if len(sevs) > 0 {
+		fmt.Fprintf(w, "  %s\n", strings.Join(sevs, " · "))
 	}
 	kinds := make([]string, 0, len(s.ByKind))
 	for k := range s.ByKind {
 		kinds = append(kinds, k)
 	}
-	sort.Strings(kinds)
-	for _, k := range kinds {
-		fmt.Fprintf(w, "  %-36s %d\n", k, s.ByKind[k])
+	// Actionable kinds first, then by name.
+	sort.Slice(kinds, func(i, j int) bool {
+		ai, aj := audit.Kind(kinds[i]).Actionable(), audit.Kind(kinds[j]).Actionable()
+		if ai != aj {
+			return ai
+		}
+		return kinds[i] < kinds[j]
+	})
+	for i, k := range kinds {
+		label := ""
+		if i == 0 || audit.Kind(k).Actionable() != audit.Kind(kinds[i-1]).Actionable() {
+			label = "informational"
+			if audit.Kind(k).Actionable() {
+				label = "actionable"
+			}
+		}
+		fmt.Fprintf(w, "  %-13s %5d  %s\n", label, s.ByKind[k], Inert(k))
 	}
 	if s.SkippedTotal > 0 {
-		fmt.Fprintf(w, "skipped: %d input item(s)", s.SkippedTotal)
+		fmt.Fprintf(w, "skipped: %d input item(s), listed in summary.json", s.SkippedTotal)
 		if len(s.Skipped) > 0 {
-			fmt.Fprintf(w, ", first: %s: %s", s.Skipped[0].Where, s.Skipped[0].Reason)
+			fmt.Fprintf(w, "; first: %s: %s", Inert(s.Skipped[0].Where), Inert(s.Skipped[0].Reason))
 		}
 		fmt.Fprintln(w)
 	}
-	if s.Complete {
-		fmt.Fprintln(w, "scan: complete")
+	if s.Complete && len(s.Gaps) == 0 {
+		fmt.Fprintln(w, "scan: complete, every scope and asset type was read")
 		return
 	}
-	fmt.Fprintf(w, "scan: INCOMPLETE — %d gap(s); results do not cover what is missing:\n", len(s.Gaps))
-	for i, g := range s.Gaps {
-		if i == 10 {
-			fmt.Fprintf(w, "  … and %d more in summary.json\n", len(s.Gaps)-10)
+	gaps := MergeGaps(s.Gaps)
+	fmt.Fprintf(w, "scan: INCOMPLETE, %d gap(s); what a gap hides is undecided and the results do not cover it:\n", len(gaps))
+	for i, g := range gaps {
+		if i == maxTextGaps {
+			fmt.Fprintf(w, "  … and %d more in summary.json\n", len(gaps)-i)
 			break
 		}
-		fmt.Fprintf(w, "  %s %s: %s\n", g.Scope, g.AssetType, g.Reason)
+		d := DescribeGap(g)
+		fmt.Fprintf(w, "  %d. %s\n", i+1, d.What)
+		fmt.Fprintf(w, "     undecided: %s\n", d.Undecided)
+		if d.Fix != "" {
+			fmt.Fprintf(w, "     fix: %s\n", d.Fix)
+		}
 	}
+}
+
+// maxTextGaps bounds the gaps the human summary lists.
+const maxTextGaps = 10
+
+// sourceText says where the inventory came from: "export PATH" or "live
+// SCOPE".
+func sourceText(src string) string {
+	if kind, what, ok := strings.Cut(src, ":"); ok && (kind == "export" || kind == "live") {
+		return kind + " " + what
+	}
+	return src
 }

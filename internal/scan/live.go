@@ -374,7 +374,7 @@ func (l *Live) gap(ctx context.Context, st stream, err error) inventory.Gap {
 		}
 	}
 	l.mu.Unlock()
-	g := inventory.Gap{Scope: st.parent, AssetType: st.assetType}
+	g := inventory.Gap{Scope: st.parent, AssetType: st.assetType, ContentType: st.content.String()}
 	what := st.content.String() + " content"
 	if st.above != "" {
 		what = st.content.String() + " content above the scope " + st.above
