@@ -276,7 +276,7 @@ func TestWriteTextHostileText(t *testing.T) {
 		Organization: "1\x1b]0;pwned\x07", Source: "live:organizations/1",
 		Gaps:         []audit.Gap{{Scope: "organizations/1", Reason: "UNAVAILABLE: \x1b[2J\u202eevil"}},
 		SkippedTotal: 1, Skipped: []audit.Skip{{Where: "f:1\r", Reason: "bad \u2066name"}},
-		ByKind:       map[string]int{"X\x1b[1m": 1}, Findings: 1,
+		ByKind: map[string]int{"X\x1b[1m": 1}, Findings: 1,
 	}})
 	got := buf.String()
 	for _, r := range got {
