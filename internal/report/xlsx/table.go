@@ -96,9 +96,14 @@ func (w *writer) writePart(name, tname string, t table, from, to int, dst []any)
 		return err
 	}
 	widths := w.fitWidths(t, from, to, dst)
+	// The printout is one rectangle: the columns before the first
+	// Reference one.
 	printCols := 0
 	for i, c := range t.Columns {
 		if !c.Reference {
+			if printCols != i {
+				return fmt.Errorf("column %q is printed but comes after the on-screen-only column %q", c.Header, t.Columns[printCols].Header)
+			}
 			printCols = i + 1
 		}
 	}
