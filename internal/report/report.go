@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,37 +28,32 @@ const (
 )
 
 // WriteLocal writes findings.jsonl, findings.csv, inventory.jsonl and
-// summary.json into dir, creating it, and returns the paths written.
+// summary.json into dir, creating it, and returns the paths written. A
+// file that cannot be written does not keep the others from being
+// written: every failure is returned, joined.
 func WriteLocal(dir string, r audit.Result) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	var paths []string
-	write := func(name string, fn func(io.Writer) error) error {
+	var errs []error
+	write := func(name string, fn func(io.Writer) error) {
 		p := filepath.Join(dir, name)
 		if err := writeFile(p, fn); err != nil {
-			return err
+			errs = append(errs, err)
+			return
 		}
 		paths = append(paths, p)
-		return nil
 	}
-	if err := write(FindingsJSONL, func(w io.Writer) error { return WriteJSONL(w, r.Findings) }); err != nil {
-		return nil, err
-	}
-	if err := write(FindingsCSV, func(w io.Writer) error { return WriteCSV(w, r.Findings) }); err != nil {
-		return nil, err
-	}
-	if err := write(InventoryJSON, func(w io.Writer) error { return WriteJSONL(w, r.Inventory) }); err != nil {
-		return nil, err
-	}
-	if err := write(SummaryJSON, func(w io.Writer) error {
+	write(FindingsJSONL, func(w io.Writer) error { return WriteJSONL(w, r.Findings) })
+	write(FindingsCSV, func(w io.Writer) error { return WriteCSV(w, r.Findings) })
+	write(InventoryJSON, func(w io.Writer) error { return WriteJSONL(w, r.Inventory) })
+	write(SummaryJSON, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r.Summary)
-	}); err != nil {
-		return nil, err
-	}
-	return paths, nil
+	})
+	return paths, errors.Join(errs...)
 }
 
 // writeFile writes through a temporary file and renames it, so that a

@@ -288,3 +288,26 @@ func TestWriteTextHostileText(t *testing.T) {
 		t.Errorf("the escaped reason is not shown:\n%s", got)
 	}
 }
+
+// One file that cannot be written does not keep the others from being
+// written, and the error names it.
+func TestWriteLocalWritesTheRest(t *testing.T) {
+	dir := t.TempDir()
+	// A directory where findings.csv goes: its rename fails.
+	if err := os.MkdirAll(filepath.Join(dir, FindingsCSV, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	paths, err := WriteLocal(dir, audit.Result{Findings: sample(), Summary: audit.Summary{RunID: "r1"}})
+	if err == nil || !strings.Contains(err.Error(), FindingsCSV) {
+		t.Fatalf("err = %v, want one naming %s", err, FindingsCSV)
+	}
+	want := []string{filepath.Join(dir, FindingsJSONL), filepath.Join(dir, InventoryJSON), filepath.Join(dir, SummaryJSON)}
+	if !reflect.DeepEqual(paths, want) {
+		t.Errorf("paths = %q, want %q", paths, want)
+	}
+	for _, p := range want {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s not written: %v", p, err)
+		}
+	}
+}
