@@ -437,3 +437,25 @@ func TestCellText(t *testing.T) {
 		})
 	}
 }
+
+func TestWrappedLines(t *testing.T) {
+	for _, tc := range []struct {
+		s     string
+		width float64
+		want  int
+	}{
+		{"", 10, 1},
+		{"short", 10, 1},
+		{"two words", 6, 2},
+		// A path breaks after its slashes: three lines in a column that
+		// holds 33 characters a line, not the two its length suggests.
+		{"projects/acme-payments/locations/europe-west1/repositories/app", 30, 3},
+		{"etl@acme-data.iam.gserviceaccount.com", 30, 2},
+		{strings.Repeat("x", 100), 10, 12}, // 9 a line
+		{"a " + strings.Repeat("x", 30), 10, 5}, // "a", then 9, 9, 9, 3
+	} {
+		if got := wrappedLines(tc.s, tc.width); got != tc.want {
+			t.Errorf("wrappedLines(%q, %v) = %d, want %d", tc.s, tc.width, got, tc.want)
+		}
+	}
+}

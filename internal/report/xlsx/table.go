@@ -240,34 +240,59 @@ func textWidth(s string) float64 {
 }
 
 // wrappedLines counts the lines s takes wrapped into a column width
-// characters wide, breaking between words and inside words too long for
-// a line, as Excel and LibreOffice do. A column's width is counted in
-// digits, wider than the average letter: a line holds about 15% more
-// characters than the width says (an estimate that errs on tall).
+// characters wide. Like Excel and LibreOffice it breaks between words and
+// after a slash or hyphen inside one (paths, member names), and inside a
+// piece too long for a line; it may break at fewer places than they do,
+// so it errs on tall, never on clipped. A column's width is counted in
+// digits; a line is taken to hold one character fewer than the width
+// (paths and names in lower case are about as wide as digits).
 func wrappedLines(s string, width float64) int {
-	perLine := max(1, (width-1)*1.15)
+	perLine := max(1, width-1)
 	lines, cur := 1, 0.0
-	for _, word := range strings.Fields(s) {
-		wl := textWidth(word)
-		switch {
-		case cur == 0:
-		case cur+1+wl <= perLine:
-			cur++
-		default:
-			lines++
-			cur = 0
+	for i, word := range strings.Fields(s) {
+		sep := 1.0 // the space before a word
+		if i == 0 {
+			sep = 0
 		}
-		for wl > perLine {
-			if cur > 0 {
+		for _, piece := range breakPieces(word) {
+			wl := textWidth(piece)
+			switch {
+			case cur == 0:
+			case cur+sep+wl <= perLine:
+				cur += sep
+			default:
+				lines++
+				cur = 0
+			}
+			sep = 0 // pieces of one word join without a space
+			for wl > perLine {
+				if cur > 0 {
+					lines++
+					cur = 0
+				}
+				wl -= perLine
 				lines++
 			}
-			wl -= perLine
-			lines++
-			cur = 0
+			cur += wl
 		}
-		cur += wl
 	}
 	return lines
+}
+
+// breakPieces splits a word after each slash and hyphen, where a line may
+// break.
+func breakPieces(word string) []string {
+	var out []string
+	for word != "" {
+		i := strings.IndexAny(word, "/-")
+		if i < 0 || i == len(word)-1 {
+			out = append(out, word)
+			break
+		}
+		out = append(out, word[:i+1])
+		word = word[i+1:]
+	}
+	return out
 }
 
 // lineHeight is the height in points of one line of 11-point text.
