@@ -451,7 +451,7 @@ func TestWrappedLines(t *testing.T) {
 		// holds 33 characters a line, not the two its length suggests.
 		{"projects/acme-payments/locations/europe-west1/repositories/app", 30, 3},
 		{"etl@acme-data.iam.gserviceaccount.com", 30, 2},
-		{strings.Repeat("x", 100), 10, 12}, // 9 a line
+		{strings.Repeat("x", 100), 10, 12},      // 9 a line
 		{"a " + strings.Repeat("x", 30), 10, 5}, // "a", then 9, 9, 9, 3
 	} {
 		if got := wrappedLines(tc.s, tc.width); got != tc.want {
