@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/runaudit/runaudit/internal/audit"
 	"github.com/runaudit/runaudit/internal/inventory"
+	"github.com/runaudit/runaudit/internal/report"
 )
 
 // labelsKey is the field Cloud Logging moves from a JSON log line into the
@@ -54,16 +56,28 @@ func newLoggerEnv(format string, w io.Writer, getenv func(string) string) *slog.
 }
 
 // cloudAttr renames slog's built-in keys to the ones Cloud Logging reads.
+// Text values are made inert (report.Inert): JSON escapes control
+// characters below U+0020 but would pass C1 controls and bidi overrides
+// from the cloud on to a terminal or the Logs Explorer.
 func cloudAttr(groups []string, a slog.Attr) slog.Attr {
-	if len(groups) > 0 {
-		return a
+	if len(groups) == 0 {
+		switch a.Key {
+		case slog.LevelKey:
+			lvl, _ := a.Value.Any().(slog.Level)
+			return slog.String("severity", severity(lvl))
+		case slog.MessageKey:
+			a.Key = "message"
+		}
 	}
-	switch a.Key {
-	case slog.LevelKey:
-		lvl, _ := a.Value.Any().(slog.Level)
-		return slog.String("severity", severity(lvl))
-	case slog.MessageKey:
-		a.Key = "message"
+	switch a.Value.Kind() {
+	case slog.KindString:
+		if s := a.Value.String(); report.Inert(s) != s {
+			a.Value = slog.StringValue(report.Inert(s))
+		}
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok {
+			a.Value = slog.StringValue(report.Inert(err.Error()))
+		}
 	}
 	return a
 }
@@ -256,6 +270,15 @@ func logFinished(log *slog.Logger, res audit.Result, code int) {
 // loggedGap is a gap in the final log line: an object with the gap's
 // fields in JSON, "SCOPE ASSET_TYPE CONTENT_TYPE" in text.
 type loggedGap inventory.Gap
+
+// MarshalJSON writes the gap's fields inert: reasons carry the service's
+// own text.
+func (g loggedGap) MarshalJSON() ([]byte, error) {
+	for _, f := range []*string{&g.Scope, &g.AssetType, &g.ContentType, &g.Asset, &g.Reason, &g.Fix} {
+		*f = report.Inert(*f)
+	}
+	return json.Marshal(inventory.Gap(g))
+}
 
 func (g loggedGap) String() string {
 	parts := []string{g.Scope, cmp.Or(g.AssetType, "every asset type"), cmp.Or(g.ContentType, "RESOURCE+IAM_POLICY")}

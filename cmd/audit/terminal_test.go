@@ -156,3 +156,25 @@ func TestStreamLogQuietWithProgress(t *testing.T) {
 		t.Errorf("logged %v, want [broken shown]", msgs)
 	}
 }
+
+// JSON logs carry cloud text inert too: JSON itself would pass C1
+// controls and bidi overrides through.
+func TestJSONLogsInert(t *testing.T) {
+	var buf bytes.Buffer
+	log := newLoggerEnv("json", &buf, noEnv)
+	log.Warn("x", "member", "user:\u202eelpmaxe.x@live\u009b2J", "err", errors.New("denied \u2066x"))
+	logFinished(log, audit.Result{Summary: audit.Summary{Gaps: []audit.Gap{{Scope: "organizations/1", Reason: "PERMISSION_DENIED: \u202eevil"}}}}, exitPartial)
+	got := buf.String()
+	for _, raw := range []string{"\u202e", "\u009b", "\u2066"} {
+		if strings.Contains(got, raw) {
+			t.Errorf("JSON logs hold raw %U:\n%s", []rune(raw)[0], got)
+		}
+	}
+	lines := logLines(t, buf.Bytes())
+	if lines[0]["member"] != `user:\u202eelpmaxe.x@live\u009b2J` || lines[0]["err"] != `denied \u2066x` {
+		t.Errorf("first line = %v", lines[0])
+	}
+	if g := lines[1]["gap_list"].([]any)[0].(map[string]any); g["reason"] != `PERMISSION_DENIED: \u202eevil` {
+		t.Errorf("gap = %v", g)
+	}
+}

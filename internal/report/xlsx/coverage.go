@@ -75,7 +75,7 @@ func (w *writer) coverage() error {
 	if err != nil {
 		return err
 	}
-	widths := []float64{48, 34, 26, 11, 11, 14, 11, 13, 14, 60}
+	widths := []float64{50, 34, 26, 11, 11, 14, 11, 13, 14, 60}
 	for i, width := range widths {
 		if err := sw.SetColWidth(i+1, i+1, width); err != nil {
 			return err
