@@ -152,6 +152,7 @@ func parseConfig(args []string, getenv func(string) string, help io.Writer) (*Co
 	c := &Config{}
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, in one line
+	fs.Usage = func() {}     // the usage is printed for --help only
 	defineFlags(fs, c)
 	fs.VisitAll(func(f *flag.Flag) { f.Value = &checkedValue{Value: f.Value} })
 	if err := fs.Parse(args); err != nil {

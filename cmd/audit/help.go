@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 )
@@ -130,7 +129,7 @@ func writeFlag(w io.Writer, f *flag.Flag) {
 	}
 	fmt.Fprintln(w, head)
 	var notes []string
-	if d := f.DefValue; d != "" && d != "false" && d != "0" && !slices.Contains([]string{"[]"}, d) {
+	if d := f.DefValue; d != "" && d != "false" && d != "0" {
 		notes = append(notes, "default "+d)
 	}
 	if env := envNames[f.Name]; env != "" {
