@@ -16,26 +16,37 @@ type role struct {
 	Name  string   `json:"name"`
 	Stage string   `json:"stage"`
 	Perms []string `json:"includedPermissions"`
+	// Filtered marks a role the repository's copy keeps only some
+	// permissions of (see scripts/rolesnapshot).
+	Filtered bool `json:"filtered"`
 }
 
-// predefinedRoles reads ../shared/iam/predefined-roles.jsonl.gz, which lives
-// beside the repository: skipped where it is not, except under CI.
-func predefinedRoles(t *testing.T) map[string]role {
+// snapshot is the repository's copy of the published role definitions:
+// whole, the roles deploy/ names, with every permission; known, every
+// permission of any role in it.
+type snapshot struct {
+	whole    map[string]role
+	filtered map[string]bool
+	known    map[string]bool
+}
+
+// snapshotPath is made by go run ./scripts/rolesnapshot; it holds every
+// permission of each role named in deploy/.
+var snapshotPath = filepath.Join("..", "third_party", "iam", "predefined-roles.jsonl.gz")
+
+func predefinedRoles(t *testing.T) snapshot {
 	t.Helper()
-	path := filepath.Join("..", "..", "shared", "iam", "predefined-roles.jsonl.gz")
+	path := snapshotPath
 	f, err := os.Open(path)
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but the role snapshot is not there: %v", err)
-		}
-		t.Skipf("no role snapshot: %v", err)
+		t.Fatalf("role snapshot: %v", err)
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	roles := map[string]role{}
+	s := snapshot{whole: map[string]role{}, filtered: map[string]bool{}, known: map[string]bool{}}
 	sc := bufio.NewScanner(zr)
 	sc.Buffer(nil, 1<<24)
 	for n := 1; sc.Scan(); n++ {
@@ -43,12 +54,33 @@ func predefinedRoles(t *testing.T) map[string]role {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("%s:%d: %v", path, n, err)
 		}
-		roles[r.Name] = r
+		for _, p := range r.Perms {
+			s.known[p] = true
+		}
+		if r.Filtered {
+			s.filtered[r.Name] = true
+		} else {
+			s.whole[r.Name] = r
+		}
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	return roles
+	return s
+}
+
+// role returns a role with all its permissions; a role the snapshot holds
+// only filtered fails the test, since a check on part of a role could pass
+// wrongly.
+func (s snapshot) role(t *testing.T, name string) (role, bool) {
+	t.Helper()
+	if r, ok := s.whole[name]; ok {
+		return r, true
+	}
+	if s.filtered[name] {
+		t.Errorf("%s is in %s without all its permissions: rerun go run ./scripts/rolesnapshot (third_party/iam/README.md)", name, snapshotPath)
+	}
+	return role{}, false
 }
 
 // customRolePerms reads the permissions setup.sh gives its custom role.
@@ -80,9 +112,11 @@ func TestRolesHoldWhatEachIdentityNeeds(t *testing.T) {
 		if strings.HasPrefix(g.Role, "organizations/") {
 			ps = custom
 		} else {
-			r, ok := roles[g.Role]
+			r, ok := roles.role(t, g.Role)
 			if !ok {
-				t.Errorf("%s: no such predefined role", g)
+				if !roles.filtered[g.Role] {
+					t.Errorf("%s: no such predefined role", g)
+				}
 				continue
 			}
 			if r.Stage != "GA" {
@@ -142,14 +176,8 @@ func TestRolesHoldWhatEachIdentityNeeds(t *testing.T) {
 		}
 	}
 	// The custom role holds only real read permissions.
-	known := map[string]bool{}
-	for _, r := range roles {
-		for _, p := range r.Perms {
-			known[p] = true
-		}
-	}
 	for _, p := range custom {
-		if !known[p] {
+		if !roles.known[p] {
 			t.Errorf("custom role permission %s is in no predefined role: misspelt?", p)
 		}
 		if !strings.HasSuffix(p, ".getIamPolicy") && !slices.Contains([]string{"iam.roles.get", "iam.denypolicies.get", "iam.denypolicies.list"}, p) {
@@ -181,8 +209,15 @@ func TestConfirmRoleReadsDenyPolicies(t *testing.T) {
 // does the job, by comparing it with the alternatives in the snapshot.
 func TestRoleChoicesAreMinimal(t *testing.T) {
 	roles := predefinedRoles(t)
-	has := func(r, p string) bool { return slices.Contains(roles[r].Perms, p) }
-	size := func(r string) int { return len(roles[r].Perms) }
+	get := func(name string) role {
+		r, ok := roles.role(t, name)
+		if !ok {
+			t.Fatalf("%s is not in %s", name, snapshotPath)
+		}
+		return r
+	}
+	has := func(r, p string) bool { return slices.Contains(get(r).Perms, p) }
+	size := func(r string) int { return len(get(r).Perms) }
 
 	// run.developer alone cannot read images: the deployer needs writer.
 	if has("roles/run.developer", "artifactregistry.repositories.downloadArtifacts") {
@@ -194,7 +229,7 @@ func TestRoleChoicesAreMinimal(t *testing.T) {
 	// run.invoker on the job: run.jobs.run without cancelling executions
 	// (run.jobsExecutor adds run.executions.cancel).
 	if !has("roles/run.invoker", "run.jobs.run") || has("roles/run.invoker", "run.executions.cancel") {
-		t.Errorf("roles/run.invoker = %v, want run.jobs.run and no cancel", roles["roles/run.invoker"].Perms)
+		t.Errorf("roles/run.invoker = %v, want run.jobs.run and no cancel", get("roles/run.invoker").Perms)
 	}
 	if !has("roles/run.jobsExecutor", "run.executions.cancel") {
 		t.Error("roles/run.jobsExecutor no longer adds cancel: reconsider the scheduler's role")
@@ -213,7 +248,7 @@ func TestRoleChoicesAreMinimal(t *testing.T) {
 		t.Errorf("roles/iam.securityReviewer has only %d permissions", size("roles/iam.securityReviewer"))
 	}
 	// Deny Reviewer is exactly the two deny-policy reads.
-	if got := roles["roles/iam.denyReviewer"].Perms; !slices.Equal(got, []string{"iam.denypolicies.get", "iam.denypolicies.list"}) {
+	if got := get("roles/iam.denyReviewer").Perms; !slices.Equal(got, []string{"iam.denypolicies.get", "iam.denypolicies.list"}) {
 		t.Errorf("roles/iam.denyReviewer = %v", got)
 	}
 }

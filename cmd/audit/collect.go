@@ -145,7 +145,7 @@ func collectLive(ctx context.Context, cfg *Config, b *inventory.Builder, p *prog
 		return liveStats{}, err
 	}
 	defer cl.Close()
-	live := &scan.Live{Client: cl, Scope: c.scope, Streams: c.Streams, Timeout: c.Timeout, Log: log}
+	live := &scan.Live{Client: cl, Scope: c.scope, Streams: c.Streams, Timeout: c.Timeout, Log: p.streamLog(log)}
 	stop := p.watchLive(live, pacer)
 	err = live.Collect(ctx, b)
 	stop()

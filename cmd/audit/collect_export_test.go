@@ -203,7 +203,7 @@ func TestExportProgressOnATerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out syncBuffer
-	p := &progress{w: &out, on: true, start: time.Now()}
+	p := &progress{scr: screenFor(&out), on: true, start: time.Now()}
 	b := inventory.NewBuilder()
 	if _, err := collectExportAssets(context.Background(), cfg, b, p, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)

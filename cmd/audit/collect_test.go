@@ -64,7 +64,8 @@ func runCollect(t *testing.T, getenv func(string) string, args ...string) (int, 
 	var stdout, stderr bytes.Buffer
 	args = append([]string{"--out", out, "--at", "2026-11-01T00:00:00Z", "--log-format", "json"}, args...)
 	code := run(context.Background(), args, getenv, &stdout, &stderr)
-	return code, stderr.String(), out
+	// The logs (stderr), then the human summary (stdout).
+	return code, stderr.String() + stdout.String(), out
 }
 
 func readOut(t *testing.T, dir, name string) []byte {
@@ -124,7 +125,7 @@ func TestLiveGapsAndFailures(t *testing.T) {
 			fault:  caifake.Fault{AssetType: inventory.TypeRepository, ContentType: assetpb.ContentType_IAM_POLICY, Code: codes.PermissionDenied},
 			args:   []string{"--org", "123456789012"},
 			code:   exitPartial,
-			stderr: []string{"ListAssets stream failed", "scan: INCOMPLETE", "organizations/123456789012 artifactregistry.googleapis.com/Repository: IAM_POLICY content"},
+			stderr: []string{"ListAssets stream failed", "scan: INCOMPLETE", "organizations/123456789012: Artifact Registry repositories (IAM policies) not read"},
 			gaps:   []inventory.Gap{{Scope: "organizations/123456789012", AssetType: inventory.TypeRepository, Reason: "IAM_POLICY content not read completely (0 page(s), 0 asset(s) read): PERMISSION_DENIED"}},
 		},
 		{

@@ -35,7 +35,8 @@ func version() string {
 
 // runAudit is the job: collect the inventory, evaluate the rules, write the
 // outputs.
-func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writer) (audit.Result, error) {
+// The human summary goes to stdout; progress and logs to stderr.
+func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stdout, stderr io.Writer) (audit.Result, error) {
 	started := time.Now().UTC()
 	at := cfg.Accuracy.At
 	if at.IsZero() {
@@ -102,8 +103,8 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 		return res, err
 	}
 	if !cfg.Quiet {
-		report.WriteText(stderr, res)
-		fmt.Fprintf(stderr, "outputs: %s\n", cfg.Output.Dir)
+		report.WriteText(stdout, res)
+		fmt.Fprintf(stdout, "outputs: %s (open %s first)\n", report.Inert(cfg.Output.Dir), WorkbookName)
 	}
 	return res, nil
 }

@@ -1,15 +1,24 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/runaudit/runaudit/internal/inventory"
+	"github.com/runaudit/runaudit/internal/report"
 )
 
 // labelsKey is the field Cloud Logging moves from a JSON log line into the
@@ -37,24 +46,77 @@ func newLoggerEnv(format string, w io.Writer, getenv func(string) string) *slog.
 		}
 	}
 	if format == "text" {
-		// A person at a terminal reads the summary; logs only add warnings.
-		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		// A person at a terminal reads the summary; logs only add
+		// warnings. They go through the screen, so that a log line never
+		// breaks into the progress line.
+		return slog.New(slog.NewTextHandler(screenFor(w), &slog.HandlerOptions{Level: slog.LevelWarn, ReplaceAttr: textAttr}))
 	}
 	base := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: cloudAttr})
 	return slog.New(&cloudHandler{base: base, inner: base, labelled: getenv("CLOUD_RUN_JOB") != ""})
 }
 
 // cloudAttr renames slog's built-in keys to the ones Cloud Logging reads.
+// Text values are made inert (report.Inert): JSON escapes control
+// characters below U+0020 but would pass C1 controls and bidi overrides
+// from the cloud on to a terminal or the Logs Explorer.
 func cloudAttr(groups []string, a slog.Attr) slog.Attr {
-	if len(groups) > 0 {
+	if len(groups) == 0 {
+		switch a.Key {
+		case slog.LevelKey:
+			lvl, _ := a.Value.Any().(slog.Level)
+			return slog.String("severity", severity(lvl))
+		case slog.MessageKey:
+			a.Key = "message"
+		}
+	}
+	switch a.Value.Kind() {
+	case slog.KindString:
+		if s := a.Value.String(); report.Inert(s) != s {
+			a.Value = slog.StringValue(report.Inert(s))
+		}
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok {
+			a.Value = slog.StringValue(report.Inert(err.Error()))
+		}
+	}
+	return a
+}
+
+// textAttr makes a text log line read as key=value pairs throughout: a map
+// becomes key.k=v for each entry, in key order, and a list key.1=…,
+// key.2=…, where fmt would print map[…] and […]. (The text handler quotes
+// any value holding a control, format or other unprintable character with
+// strconv.Quote, which escapes it: cloud text in a log line is inert.)
+func textAttr(groups []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() != slog.KindAny {
 		return a
 	}
-	switch a.Key {
-	case slog.LevelKey:
-		lvl, _ := a.Value.Any().(slog.Level)
-		return slog.String("severity", severity(lvl))
-	case slog.MessageKey:
-		a.Key = "message"
+	v := a.Value.Any()
+	if _, ok := v.(error); ok {
+		return a
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Map:
+		keys := rv.MapKeys()
+		attrs := make([]slog.Attr, 0, len(keys))
+		for _, k := range keys {
+			attrs = append(attrs, textAttr(nil, slog.Any(fmt.Sprint(k.Interface()), rv.MapIndex(k).Interface())))
+		}
+		slices.SortFunc(attrs, func(x, y slog.Attr) int { return strings.Compare(x.Key, y.Key) })
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(attrs...)}
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8 {
+			return a // bytes print as text
+		}
+		attrs := make([]slog.Attr, 0, rv.Len())
+		for i := range rv.Len() {
+			attrs = append(attrs, textAttr(nil, slog.Any(strconv.Itoa(i+1), rv.Index(i).Interface())))
+		}
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(attrs...)}
+	}
+	if st, ok := v.(fmt.Stringer); ok {
+		return slog.String(a.Key, st.String())
 	}
 	return a
 }
@@ -193,10 +255,12 @@ func logFinished(log *slog.Logger, res audit.Result, code int) {
 	)
 	if len(s.Gaps) > 0 {
 		// The first few, so the entry alone says what is missing;
-		// summary.json has them all.
-		var gaps []string
+		// summary.json has them all. JSON logs carry each gap whole;
+		// text logs name each by scope, asset type and content type, the
+		// human summary having said it in words.
+		gaps := make([]loggedGap, 0, maxLoggedGaps)
 		for _, g := range s.Gaps[:min(len(s.Gaps), maxLoggedGaps)] {
-			gaps = append(gaps, g.Scope+": "+g.Reason)
+			gaps = append(gaps, loggedGap(g))
 		}
 		attrs = append(attrs, slog.Any("gap_list", gaps))
 	}
@@ -206,6 +270,27 @@ func logFinished(log *slog.Logger, res audit.Result, code int) {
 		attrs = append(attrs, slog.Float64("seconds", time.Since(s.StartedAt).Round(time.Millisecond).Seconds()))
 	}
 	log.LogAttrs(context.Background(), level, "audit finished: "+status, attrs...)
+}
+
+// loggedGap is a gap in the final log line: an object with the gap's
+// fields in JSON, "SCOPE ASSET_TYPE CONTENT_TYPE" in text.
+type loggedGap inventory.Gap
+
+// MarshalJSON writes the gap's fields inert: reasons carry the service's
+// own text.
+func (g loggedGap) MarshalJSON() ([]byte, error) {
+	for _, f := range []*string{&g.Scope, &g.AssetType, &g.ContentType, &g.Asset, &g.Reason, &g.Fix} {
+		*f = report.Inert(*f)
+	}
+	return json.Marshal(inventory.Gap(g))
+}
+
+func (g loggedGap) String() string {
+	parts := []string{g.Scope, cmp.Or(g.AssetType, "every asset type"), cmp.Or(g.ContentType, "RESOURCE+IAM_POLICY")}
+	if g.Asset != "" {
+		parts = append(parts, g.Asset)
+	}
+	return strings.Join(parts, " ")
 }
 
 func nonNil(m map[string]int) map[string]int {

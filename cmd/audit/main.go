@@ -82,7 +82,7 @@ func interrupted(ctx context.Context) (interruption, bool) {
 
 // run is the whole command, testable in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := parseConfig(args, getenv, stderr)
+	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		if errors.Is(err, errHelp) {
 			return exitOK
@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "audit:", err)
 		return exitUsage
 	}
-	res, err := runAudit(ctx, cfg, log, stderr)
+	res, err := runAudit(ctx, cfg, log, stdout, stderr)
 	code := exitOK
 	switch {
 	case errors.Is(err, errUsage):

@@ -36,11 +36,13 @@ func TestExampleOrganization(t *testing.T) {
 		golden(t, "acme."+name, got)
 	}
 	golden(t, "acme.summary.json", stableSummary(t, filepath.Join(out, "summary.json")))
-	for _, want := range []string{"findings: ", "scan: complete", "DEPLOYER_CANNOT_READ_IMAGE"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("human summary lacks %q:\n%s", want, stderr.String())
+	// The human summary is on stdout, the logs (JSON) alone on stderr.
+	for _, want := range []string{"findings: ", "scan: complete", "DEPLOYER_CANNOT_READ_IMAGE", "outputs: " + out} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("human summary lacks %q:\n%s", want, stdout.String())
 		}
 	}
+	logLines(t, stderr.Bytes())
 }
 
 // stableSummary drops the fields that change from run to run.
@@ -110,21 +112,27 @@ func TestExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		code int
-		want string
+		name   string
+		args   []string
+		env    map[string]string
+		code   int
+		want   string // in stderr
+		stdout string // in stdout
 	}{
-		{"no input", nil, nil, exitUsage, "give --export"},
-		{"unknown flag", []string{"--nope"}, nil, exitUsage, "flag provided but not defined"},
-		{"stray argument", []string{"--export", "x", "y"}, nil, exitUsage, `unexpected argument "y"`},
-		{"missing export", []string{"--export", filepath.Join(dir, "absent")}, nil, exitUsage, "absent"},
-		{"malformed line is a gap", []string{"--export", bad}, nil, exitPartial, "bad.ndjson:"},
-		{"export from the environment", nil, map[string]string{"AUDIT_EXPORT": "../../examples/acme"}, exitOK, "scan: complete"},
-		{"bad environment value", []string{"--export", bad}, map[string]string{"AUDIT_AT": "yesterday"}, exitUsage, "AUDIT_AT"},
-		{"version", []string{"--version"}, nil, exitOK, ""},
-		{"help", []string{"--help"}, nil, exitOK, "Usage: audit (--export PATH | --org ID"},
+		{"no input", nil, nil, exitUsage, "give --export", ""},
+		{"unknown flag", []string{"--nope"}, nil, exitUsage, "audit: unknown flag --nope (see audit --help)\n", ""},
+		{"misspelt flag", []string{"--exprot", "x"}, nil, exitUsage, "unknown flag --exprot; did you mean --export?", ""},
+		{"stray argument", []string{"--export", "x", "y"}, nil, exitUsage, `unexpected argument "y"`, ""},
+		{"flag without its value", []string{"--export"}, nil, exitUsage, "--export needs a value: --export PATH", ""},
+		{"bad time", []string{"--export", "x", "--at", "notatime"}, nil, exitUsage, "audit: --at notatime: want RFC 3339, e.g. 2026-01-31T00:00:00Z (see audit --help)\n", ""},
+		{"bad boolean flag", []string{"--export", "x", "--quiet=maybe"}, nil, exitUsage, "--quiet=maybe: want true or false (also 1, 0, t, f", ""},
+		{"bad duration", []string{"--org", "1", "--timeout", "soon"}, nil, exitUsage, "--timeout soon: want a duration such as 90s, 30m or 2h", ""},
+		{"malformed line is a gap", []string{"--export", bad}, nil, exitPartial, "", "bad.ndjson:"},
+		{"export from the environment", nil, map[string]string{"AUDIT_EXPORT": "../../examples/acme"}, exitOK, "", "scan: complete"},
+		{"bad environment time", []string{"--export", bad}, map[string]string{"AUDIT_AT": "yesterday"}, exitUsage, `AUDIT_AT="yesterday" (for --at): want RFC 3339, e.g. 2026-01-31T00:00:00Z`, ""},
+		{"bad environment boolean", []string{"--export", bad}, map[string]string{"AUDIT_QUIET": "maybe"}, exitUsage, `AUDIT_QUIET="maybe" (for --quiet): want true or false (also 1, 0, t, f, TRUE, FALSE, True, False)`, ""},
+		{"version", []string{"--version"}, nil, exitOK, "", "audit "},
+		{"help", []string{"--help"}, nil, exitOK, "", "Usage: audit (--export PATH ... | --org ID"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,6 +145,33 @@ func TestExitCodes(t *testing.T) {
 			if !strings.Contains(stderr.String(), tc.want) {
 				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr.String())
 			}
+			if !strings.Contains(stdout.String(), tc.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tc.stdout, stdout.String())
+			}
+			// A usage error is one line; the usage itself is for --help.
+			if tc.code == exitUsage {
+				if n := strings.Count(stderr.String(), "\n"); n != 1 || !strings.HasSuffix(stderr.String(), "(see audit --help)\n") {
+					t.Errorf("usage error is %d lines, want one ending in (see audit --help):\n%s", n, stderr.String())
+				}
+				if stdout.Len() > 0 {
+					t.Errorf("usage error wrote to stdout:\n%s", stdout.String())
+				}
+			}
 		})
+	}
+}
+
+// An input with nothing readable is a usage error too (exit 2), found by
+// the run itself: its log says why and its summary says failed.
+func TestMissingExport(t *testing.T) {
+	out := t.TempDir()
+	absent := filepath.Join(t.TempDir(), "absent")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--export", absent, "--out", out, "--log-format", "text"}, noEnv, &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), absent) {
+		t.Errorf("exit %d, want 2 naming %s; stderr:\n%s", code, absent, stderr.String())
+	}
+	if s := readSummary(t, out); s.Status != "failed" || !strings.Contains(s.Error, "absent") {
+		t.Errorf("summary: status %q error %q", s.Status, s.Error)
 	}
 }

@@ -72,11 +72,12 @@ func (c *OutputConfig) check() error {
 // returned.
 func write(ctx context.Context, cfg *Config, res audit.Result, log *slog.Logger, remote bool) error {
 	c := cfg.Output
+	var errs []error
+	// Whatever local file fails, the rest are written and uploaded.
 	paths, err := report.WriteLocal(c.Dir, res)
 	if err != nil {
-		return err
+		errs = append(errs, err)
 	}
-	var errs []error
 	opts := xlsx.Options{AssetTypes: inventory.AssetTypes, InventoryRows: c.InventoryRows}
 	if c.Baseline != "" {
 		base, err := report.ReadFindings(c.Baseline)

@@ -1,15 +1,21 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"golang.org/x/term"
+	rpccode "google.golang.org/genproto/googleapis/rpc/code"
+	"google.golang.org/grpc/status"
 
+	"github.com/runaudit/runaudit/internal/report"
 	"github.com/runaudit/runaudit/internal/scan"
 )
 
@@ -18,12 +24,9 @@ import (
 // terminal (the scheduled job) it shows nothing; the structured logs say
 // what was read.
 type progress struct {
-	w     io.Writer
+	scr   *screen
 	on    bool
 	start time.Time
-
-	mu    sync.Mutex
-	drawn bool // a status line is on screen
 }
 
 func newProgress(w io.Writer, cfg *Config) *progress {
@@ -31,35 +34,115 @@ func newProgress(w io.Writer, cfg *Config) *progress {
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		on = !cfg.Quiet && cfg.LogFormat != "json"
 	}
-	return &progress{w: w, on: on, start: time.Now()}
+	return &progress{scr: screenFor(w), on: on, start: time.Now()}
 }
 
 // status redraws the status line.
 func (p *progress) status(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "\r\033[K"+format, args...)
-	p.drawn = true
+	p.scr.setStatus(fmt.Sprintf(format, args...))
 }
 
 // line prints a line that stays, above the status line.
 func (p *progress) line(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, "\r\033[K"+format+"\n", args...)
-	p.drawn = false
+	p.scr.Write([]byte(fmt.Sprintf(format, args...) + "\n"))
 }
 
-// done ends the status line.
+// done ends the status line: it stays on screen as the last word on
+// the collection.
 func (p *progress) done() {
-	if !p.on {
-		return
+	if p.on {
+		p.scr.endStatus()
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drawn {
-		fmt.Fprintln(p.w)
-		p.drawn = false
+}
+
+// streamLog is the logger for the live collection's per-stream records.
+// With progress on, the stream lines already say how each stream ended,
+// and the summary says each gap in words, so only errors are logged.
+func (p *progress) streamLog(log *slog.Logger) *slog.Logger {
+	if !p.on {
+		return log
+	}
+	return slog.New(minLevel{log.Handler(), slog.LevelError})
+}
+
+// minLevel drops records below a level.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(as), h.level}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.level}
+}
+
+// screen is one terminal (or any writer) shared by the text log handler
+// and the progress display. Whatever is written to it goes above the
+// status line: the line is cleared, the text printed, the status redrawn,
+// so that a log line never breaks into it.
+type screen struct {
+	w io.Writer
+
+	mu     sync.Mutex
+	status string // the status line on screen, "" when none
+}
+
+// screens holds the screen of each writer, so that the logger and the
+// progress display of one run share it.
+var screens sync.Map // io.Writer → *screen
+
+func screenFor(w io.Writer) *screen {
+	if s, ok := w.(*screen); ok {
+		return s
+	}
+	s, _ := screens.LoadOrStore(w, &screen{w: w})
+	return s.(*screen)
+}
+
+// clearStatus is the terminal sequence that returns to the start of the
+// line and erases it.
+const clearStatus = "\r\033[K"
+
+// Write prints b (whole lines) above the status line.
+func (s *screen) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.status == "" {
+		return s.w.Write(b)
+	}
+	if _, err := io.WriteString(s.w, clearStatus); err != nil {
+		return 0, err
+	}
+	n, err := s.w.Write(b)
+	if err != nil {
+		return n, err
+	}
+	_, err = io.WriteString(s.w, s.status)
+	return n, err
+}
+
+// setStatus replaces the status line.
+func (s *screen) setStatus(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	io.WriteString(s.w, clearStatus+line)
+	s.status = line
+}
+
+// endStatus leaves the status line where it is and moves below it.
+func (s *screen) endStatus() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.status != "" {
+		io.WriteString(s.w, "\n")
+		s.status = ""
 	}
 }
 
@@ -69,7 +152,7 @@ func (p *progress) file(name string, lines int) {
 		return
 	}
 	secs := time.Since(p.start).Seconds()
-	p.status("reading exports: %d lines (%.0f lines/s), last %s", lines, float64(lines)/max(secs, 0.001), filepath.Base(name))
+	p.status("reading exports: %d lines (%.0f lines/s), last %s", lines, float64(lines)/max(secs, 0.001), report.Inert(filepath.Base(name)))
 }
 
 // watchLive redraws live progress twice a second until stop is called.
@@ -97,7 +180,8 @@ func (p *progress) watchLive(live *scan.Live, pacer *scan.Pacer) (stop func()) {
 			reported[key] = true
 			result := fmt.Sprintf("%.1fs", s.Elapsed.Seconds())
 			if s.Err != nil {
-				result = "FAILED (a gap): " + s.Err.Error()
+				// The code only: the summary says the gap in words.
+				result = "not read: " + statusWord(s.Err) + " (a gap, see the summary)"
 			}
 			p.line("  %-48s %-10s %5d pages %9d assets  %s", s.AssetType, s.ContentType, s.Pages, s.Assets, result)
 		}
@@ -128,4 +212,16 @@ func (p *progress) watchLive(live *scan.Live, pacer *scan.Pacer) (stop func()) {
 		<-finished
 		p.done()
 	}
+}
+
+// statusWord names an error by its gRPC status code as the API spells it
+// (PERMISSION_DENIED), or says the deadline passed.
+func statusWord(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "DEADLINE_EXCEEDED"
+	}
+	if st, ok := status.FromError(err); ok {
+		return rpccode.Code(st.Code()).String()
+	}
+	return "failed"
 }

@@ -104,8 +104,8 @@ func TestNothingToAudit(t *testing.T) {
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
 			}
-			if !strings.Contains(stderr.String(), tc.want) {
-				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr.String())
+			if all := stdout.String() + stderr.String(); !strings.Contains(all, tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, all)
 			}
 			s := readSummary(t, out)
 			if tc.code != exitOK && (s.Complete || s.Status == "complete") {

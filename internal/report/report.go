@@ -40,6 +40,9 @@ const Workbook = "report.xlsx"
 func Clear(dir string) error {
 	for _, name := range Outputs {
 		for _, p := range []string{filepath.Join(dir, name), filepath.Join(dir, name+".tmp")} {
+			if st, err := os.Lstat(p); err != nil || !st.Mode().IsRegular() {
+				continue // absent, or not a file of the audit's: the write will say
+			}
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("removing the earlier run's %s: %w", p, err)
 			}
@@ -64,33 +67,28 @@ func encodeSummary(w io.Writer, s audit.Summary) error {
 }
 
 // WriteLocal writes findings.jsonl, findings.csv, inventory.jsonl and
-// summary.json into dir, creating it, and returns the paths written.
+// summary.json into dir, creating it, and returns the paths written. A
+// file that cannot be written does not keep the others from being
+// written: every failure is returned, joined.
 func WriteLocal(dir string, r audit.Result) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	var paths []string
-	write := func(name string, fn func(io.Writer) error) error {
+	var errs []error
+	write := func(name string, fn func(io.Writer) error) {
 		p := filepath.Join(dir, name)
 		if err := writeFile(p, fn); err != nil {
-			return err
+			errs = append(errs, err)
+			return
 		}
 		paths = append(paths, p)
-		return nil
 	}
-	if err := write(FindingsJSONL, func(w io.Writer) error { return WriteJSONL(w, r.Findings) }); err != nil {
-		return nil, err
-	}
-	if err := write(FindingsCSV, func(w io.Writer) error { return WriteCSV(w, r.Findings) }); err != nil {
-		return nil, err
-	}
-	if err := write(InventoryJSON, func(w io.Writer) error { return WriteJSONL(w, r.Inventory) }); err != nil {
-		return nil, err
-	}
-	if err := write(SummaryJSON, func(w io.Writer) error { return encodeSummary(w, r.Summary) }); err != nil {
-		return nil, err
-	}
-	return paths, nil
+	write(FindingsJSONL, func(w io.Writer) error { return WriteJSONL(w, r.Findings) })
+	write(FindingsCSV, func(w io.Writer) error { return WriteCSV(w, r.Findings) })
+	write(InventoryJSON, func(w io.Writer) error { return WriteJSONL(w, r.Inventory) })
+	write(SummaryJSON, func(w io.Writer) error { return encodeSummary(w, r.Summary) })
+	return paths, errors.Join(errs...)
 }
 
 // writeFile writes through a temporary file and renames it, so that a
@@ -138,7 +136,8 @@ var CSVHeader = []string{
 	"reason", "remediation", "folders", "organization", "confirmation",
 }
 
-// WriteCSV writes findings as CSV, every text cell guarded against formula
+// WriteCSV writes findings as CSV, every text cell inert (control and
+// format characters shown escaped, see Inert) and guarded against formula
 // injection.
 func WriteCSV(w io.Writer, findings []audit.Finding) error {
 	cw := csv.NewWriter(w)
@@ -152,7 +151,7 @@ func WriteCSV(w io.Writer, findings []audit.Finding) error {
 			f.Permission, f.Secret, f.Reason, f.Remediation, strings.Join(f.Folders, ";"), f.Organization, f.Confirmation,
 		}
 		for i := range rec {
-			rec[i] = SafeCell(rec[i])
+			rec[i] = SafeCell(Inert(rec[i]))
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -208,7 +207,8 @@ func ReadFindings(path string) ([]audit.Finding, error) {
 }
 
 // WriteText prints the human summary: what was read, what was found, and
-// what is missing.
+// what is missing, each gap once, in words. Text from the cloud is shown
+// inert (see Inert).
 func WriteText(w io.Writer, r audit.Result) {
 	s := r.Summary
 	inv := s.Inventory
@@ -216,43 +216,79 @@ func WriteText(w io.Writer, r audit.Result) {
 	if org == "" {
 		org = "(unknown)"
 	}
-	fmt.Fprintf(w, "runaudit %s — organization %s, source %s\n", s.Version, org, s.Source)
-	fmt.Fprintf(w, "read: %d projects, %d services, %d jobs, %d containers, %d repositories, %d secrets, %d custom roles, %d IAM policies (%d bindings)\n",
+	fmt.Fprintf(w, "runaudit %s: organization %s, %s\n", Inert(s.Version), Inert(org), Inert(sourceText(s.Source)))
+	fmt.Fprintf(w, "read: %d projects, %d services, %d jobs (%d containers), %d repositories, %d secrets, %d custom roles, %d IAM policies (%d bindings)\n",
 		inv["projects"], inv["services"], inv["jobs"], inv["containers"], inv["repositories"], inv["secrets"], inv["custom_roles"], inv["iam_policies"], inv["bindings"])
 	fmt.Fprintf(w, "findings: %d (%d actionable, %d undecided)\n", s.Findings, s.Actionable, s.Undecided)
 	for _, h := range s.UndecidedOn {
-		fmt.Fprintf(w, "  %d undecided hang on %s: %s\n", h.Findings, h.On, h.Fix)
+		fmt.Fprintf(w, "  %d undecided hang on %s: %s\n", h.Findings, Inert(h.On), h.Fix)
 	}
+	var sevs []string
 	for _, sev := range audit.Severities {
 		if n := s.BySeverity[string(sev)]; n > 0 {
-			fmt.Fprintf(w, "  %-9s %d\n", sev, n)
+			sevs = append(sevs, fmt.Sprintf("%s %d", sev, n))
 		}
+	}
+	if len(sevs) > 0 {
+		fmt.Fprintf(w, "  %s\n", strings.Join(sevs, " · "))
 	}
 	kinds := make([]string, 0, len(s.ByKind))
 	for k := range s.ByKind {
 		kinds = append(kinds, k)
 	}
-	sort.Strings(kinds)
-	for _, k := range kinds {
-		fmt.Fprintf(w, "  %-36s %d\n", k, s.ByKind[k])
+	// Actionable kinds first, then by name.
+	sort.Slice(kinds, func(i, j int) bool {
+		ai, aj := audit.Kind(kinds[i]).Actionable(), audit.Kind(kinds[j]).Actionable()
+		if ai != aj {
+			return ai
+		}
+		return kinds[i] < kinds[j]
+	})
+	for i, k := range kinds {
+		label := ""
+		if i == 0 || audit.Kind(k).Actionable() != audit.Kind(kinds[i-1]).Actionable() {
+			label = "informational"
+			if audit.Kind(k).Actionable() {
+				label = "actionable"
+			}
+		}
+		fmt.Fprintf(w, "  %-13s %5d  %s\n", label, s.ByKind[k], Inert(k))
 	}
 	if s.SkippedTotal > 0 {
-		fmt.Fprintf(w, "skipped: %d input item(s)", s.SkippedTotal)
+		fmt.Fprintf(w, "skipped: %d input item(s), listed in summary.json", s.SkippedTotal)
 		if len(s.Skipped) > 0 {
-			fmt.Fprintf(w, ", first: %s: %s", s.Skipped[0].Where, s.Skipped[0].Reason)
+			fmt.Fprintf(w, "; first: %s: %s", Inert(s.Skipped[0].Where), Inert(s.Skipped[0].Reason))
 		}
 		fmt.Fprintln(w)
 	}
-	if s.Complete {
-		fmt.Fprintln(w, "scan: complete")
+	if s.Complete && len(s.Gaps) == 0 {
+		fmt.Fprintln(w, "scan: complete, every scope and asset type was read")
 		return
 	}
-	fmt.Fprintf(w, "scan: INCOMPLETE — %d gap(s); results do not cover what is missing:\n", len(s.Gaps))
-	for i, g := range s.Gaps {
-		if i == 10 {
-			fmt.Fprintf(w, "  … and %d more in summary.json\n", len(s.Gaps)-10)
+	gaps := MergeGaps(s.Gaps)
+	fmt.Fprintf(w, "scan: INCOMPLETE, %d gap(s); what a gap hides is undecided and the results do not cover it:\n", len(gaps))
+	for i, g := range gaps {
+		if i == maxTextGaps {
+			fmt.Fprintf(w, "  … and %d more in summary.json\n", len(gaps)-i)
 			break
 		}
-		fmt.Fprintf(w, "  %s %s: %s\n", g.Scope, g.AssetType, g.Reason)
+		d := DescribeGap(g)
+		fmt.Fprintf(w, "  %d. %s\n", i+1, d.What)
+		fmt.Fprintf(w, "     undecided: %s\n", d.Undecided)
+		if d.Fix != "" {
+			fmt.Fprintf(w, "     fix: %s\n", d.Fix)
+		}
 	}
+}
+
+// maxTextGaps bounds the gaps the human summary lists.
+const maxTextGaps = 10
+
+// sourceText says where the inventory came from: "export PATH" or "live
+// SCOPE".
+func sourceText(src string) string {
+	if kind, what, ok := strings.Cut(src, ":"); ok && (kind == "export" || kind == "live") {
+		return kind + " " + what
+	}
+	return src
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/runaudit/runaudit/internal/report"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -44,29 +45,108 @@ func assetTypeCoverage(types []string, gaps []audit.Gap) []assetTypeRow {
 // never shown as complete, whatever its Complete flag says.
 func complete(s audit.Summary) bool { return s.Complete && len(s.Gaps) == 0 }
 
+// contentName names a gap's content type for a reader.
+func contentName(ct string) string {
+	switch ct {
+	case "RESOURCE":
+		return "resources"
+	case "IAM_POLICY":
+		return "IAM policies"
+	case "":
+		return "resources and IAM policies"
+	}
+	return ct
+}
+
 func (w *writer) coverage() error {
 	if _, err := w.f.NewSheet(coverageSheet); err != nil {
 		return err
 	}
-	if err := pageSetup(w.f, coverageSheet, true); err != nil {
+	sum := w.r.Summary
+	gaps := report.MergeGaps(sum.Gaps)
+	// The Projects table's header repeats on every printed page.
+	// Rows: title, status, then each section a blank row, its title and
+	// its header; the asset types; the gaps (or one line saying none).
+	projectsHeader := 2 + 3 + len(assetTypeCoverage(w.opts.AssetTypes, sum.Gaps)) + 3 + max(1, len(gaps)) + 3
+	if err := w.printSetup(coverageSheet, fmt.Sprintf("$%d:$%d", projectsHeader, projectsHeader), 0); err != nil {
 		return err
 	}
 	sw, err := w.f.NewStreamWriter(coverageSheet)
 	if err != nil {
 		return err
 	}
-	for i, width := range []float64{44, 16, 30, 11, 11, 13, 11, 12, 13, 70} {
+	widths := []float64{50, 34, 26, 11, 11, 14, 11, 13, 14, 60}
+	for i, width := range widths {
 		if err := sw.SetColWidth(i+1, i+1, width); err != nil {
 			return err
 		}
 	}
-	sum := w.r.Summary
-	row := 1
-	put := func(values ...any) error {
-		err := sw.SetRow(cellName(1, row), values)
-		row++
+	// Unstyled cells align to the top, like the wrapped ones beside them.
+	if err := sw.SetColStyle(1, len(widths), w.st.topCell); err != nil {
 		return err
 	}
+	row := 1
+	// put writes a row, its text made safe (cellText) and wrapped where a
+	// column is too narrow for it, the row as tall as its tallest cell.
+	// spans gives, per value, the columns it covers when merged.
+	putSpans := func(spans []int, values ...any) error {
+		lines := 1
+		col := 0
+		for i, v := range values {
+			span := 1
+			if i < len(spans) {
+				span = spans[i]
+			}
+			width := 0.0
+			for k := col; k < col+span && k < len(widths); k++ {
+				width += widths[k]
+			}
+			if str, ok := v.(string); ok {
+				str = cellText(str)
+				values[i] = str
+				if textWidth(str)+1 > width {
+					values[i] = excelize.Cell{StyleID: w.st.wrap, Value: str}
+					lines = max(lines, wrappedLines(str, width))
+				}
+			}
+			col += span
+		}
+		// Merged values sit at the first column of their span.
+		cells := make([]any, 0, col)
+		for i, v := range values {
+			cells = append(cells, v)
+			span := 1
+			if i < len(spans) {
+				span = spans[i]
+			}
+			for range span - 1 {
+				cells = append(cells, nil)
+			}
+		}
+		var opts []excelize.RowOpts
+		if lines > 1 {
+			opts = append(opts, excelize.RowOpts{Height: rowHeight(lines)})
+		}
+		if err := sw.SetRow(cellName(1, row), cells, opts...); err != nil {
+			return err
+		}
+		col = 1
+		for i := range values {
+			span := 1
+			if i < len(spans) {
+				span = spans[i]
+			}
+			if span > 1 {
+				if err := sw.MergeCell(cellName(col, row), cellName(col+span-1, row)); err != nil {
+					return err
+				}
+			}
+			col += span
+		}
+		row++
+		return nil
+	}
+	put := func(values ...any) error { return putSpans(nil, values...) }
 	// header writes a header row, right-aligned over the counts.
 	counts := []string{"Gaps", "Services", "Jobs", "Repositories", "Secrets", "IAM policies"}
 	header := func(names ...string) error {
@@ -110,16 +190,34 @@ func (w *writer) coverage() error {
 			return put(text(at.AssetType), st, at.Gaps)
 		})
 	}
+	// Each gap: what was not read, why and what it leaves undecided, and
+	// the fix; the explanation spans the count columns.
+	gapSpans := []int{1, 1, 7, 1}
 	steps = append(steps,
 		func() error { return section("What was not read") },
-		// The asset type runs on into the empty column C.
-		func() error { return header("Scope", "Asset type", "", "Reason") },
+		func() error {
+			if err := putSpans(gapSpans, excelize.Cell{StyleID: w.st.header, Value: "Scope"}, excelize.Cell{StyleID: w.st.header, Value: "Asset type (content)"},
+				excelize.Cell{StyleID: w.st.header, Value: "Not read, and what that leaves undecided"}, excelize.Cell{StyleID: w.st.header, Value: "Fix"}); err != nil {
+				return err
+			}
+			return nil
+		},
 	)
-	if len(sum.Gaps) == 0 {
+	if len(gaps) == 0 {
 		steps = append(steps, func() error { return put("Nothing: every scope was read completely.") })
 	}
-	for _, g := range sum.Gaps {
-		steps = append(steps, func() error { return put(text(g.Scope), text(g.AssetType), nil, text(g.Reason)) })
+	for _, g := range gaps {
+		steps = append(steps, func() error {
+			d := report.DescribeGap(g)
+			what := g.AssetType
+			if what == "" {
+				what = "every asset type"
+			}
+			if c := contentName(g.ContentType); c != "" {
+				what += " (" + c + ")"
+			}
+			return putSpans(gapSpans, text(g.Scope), text(what), text(d.What+". Undecided: "+d.Undecided+"."), text(d.Fix))
+		})
 	}
 	for _, s := range steps {
 		if err := s(); err != nil {

@@ -48,55 +48,69 @@ type findingColumns struct {
 	confirmation bool // Policy Troubleshooter verdicts
 }
 
+// findingColumn is one column of the Findings and Resolved sheets: its
+// look and the cell it shows for a finding. To add a finding field to the
+// workbook, add one entry to findingColumnList: the printed columns first,
+// the Reference ones (on screen only) after them.
+type findingColumn struct {
+	column
+	// when, if set, says whether the column is shown at all.
+	when  func(fc findingColumns) bool
+	value func(w *writer, f *audit.Finding, isNew bool) any
+}
+
+var findingColumnList = []findingColumn{
+	{column{Header: "Severity", Max: 11}, nil, func(w *writer, f *audit.Finding, _ bool) any { return w.severityCell(f.Severity) }},
+	{column{Header: "Kind", Max: 36, Wrap: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(string(f.Kind)) }},
+	{column{Header: "Project", Max: 18, Wrap: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.ProjectID) }},
+	{column{Header: "Service / job", Max: 20, Wrap: true}, nil, func(w *writer, f *audit.Finding, _ bool) any { return w.linkCell(resourceRef(f.Resource)) }},
+	{column{Header: "Principal", Max: 34, Wrap: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Principal) }},
+	{column{Header: "Last deployer", Max: 10}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return yes(f.LastDeployer) }},
+	{column{Header: "Image", Max: 32, Wrap: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Image) }},
+	{column{Header: "Repository", Max: 30, Wrap: true}, nil, func(w *writer, f *audit.Finding, _ bool) any { return w.linkCell(repositoryRef(f.Repository)) }},
+	{column{Header: "Reason", Max: 44, Wrap: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Reason) }},
+	{column{Header: "New since baseline", Max: 10}, func(fc findingColumns) bool { return fc.baseline }, func(_ *writer, _ *audit.Finding, isNew bool) any { return yes(isNew) }},
+	{column{Header: "Confirmation", Max: 14}, func(fc findingColumns) bool { return fc.confirmation }, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Confirmation) }},
+	// On screen only: the fix prints on the Remediation sheet, grouped.
+	{column{Header: "Remediation", Max: 60, Wrap: true, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Remediation) }},
+	{column{Header: "Location", Max: 14, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Location) }},
+	{column{Header: "Type", Max: 11, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any {
+		return text(resourceType(f.Resource, f.ResourceType))
+	}},
+	{column{Header: "Permission", Max: 30, Wrap: true, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Permission) }},
+	{column{Header: "Secret", Max: 40, Wrap: true, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Secret) }},
+	{column{Header: "Project number", Max: 15, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.ProjectNumber) }},
+	{column{Header: "Folders", Max: 24, Wrap: true, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any {
+		return text(strings.Join(f.Folders, ", "))
+	}},
+	{column{Header: "Finding ID", Max: 34, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.FindingID) }},
+	{column{Header: "Resource name", Max: 60, Wrap: true, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Resource) }},
+}
+
+// list returns the columns shown.
+func (fc findingColumns) list() []findingColumn {
+	var out []findingColumn
+	for _, c := range findingColumnList {
+		if c.when == nil || c.when(fc) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func (fc findingColumns) columns() []column {
-	cols := []column{
-		{Header: "Severity", Width: 11}, {Header: "Kind", Width: 38}, {Header: "Project", Width: 22},
-		{Header: "Location", Width: 13}, {Header: "Type", Width: 10}, {Header: "Service / job", Width: 24},
-		{Header: "Principal", Width: 50}, {Header: "Last deployer", Width: 9}, {Header: "Image", Width: 60},
-		{Header: "Repository", Width: 64}, {Header: "Permission", Width: 46}, {Header: "Reason", Width: 70},
-		{Header: "Remediation", Width: 70},
+	var cols []column
+	for _, c := range fc.list() {
+		cols = append(cols, c.column)
 	}
-	if fc.baseline {
-		cols = append(cols, column{Header: "New since baseline", Width: 10})
-	}
-	if fc.confirmation {
-		cols = append(cols, column{Header: "Confirmation", Width: 14})
-	}
-	return append(cols,
-		column{Header: "Secret", Width: 44}, column{Header: "Project number", Width: 15},
-		column{Header: "Folders", Width: 18}, column{Header: "Finding ID", Width: 34},
-		column{Header: "Resource name", Width: 70},
-	)
+	return cols
 }
 
 // findingRow fills dst with f's cells in the order of columns().
-func (w *writer) findingRow(fc findingColumns, f *audit.Finding, isNew bool, dst []any) {
-	c := 0
-	put := func(v any) { dst[c] = v; c++ }
-	put(w.severityCell(f.Severity))
-	put(text(string(f.Kind)))
-	put(text(f.ProjectID))
-	put(text(f.Location))
-	put(text(resourceType(f.Resource, f.ResourceType)))
-	put(w.linkCell(resourceRef(f.Resource)))
-	put(text(f.Principal))
-	put(yes(f.LastDeployer))
-	put(text(f.Image))
-	put(w.linkCell(repositoryRef(f.Repository)))
-	put(text(f.Permission))
-	put(text(f.Reason))
-	put(text(f.Remediation))
-	if fc.baseline {
-		put(yes(isNew))
+func (w *writer) findingRow(cols []findingColumn, f *audit.Finding, isNew bool, dst []any) {
+	for i, c := range cols {
+		dst[i] = c.value(w, f, isNew)
 	}
-	if fc.confirmation {
-		put(text(f.Confirmation))
-	}
-	put(text(f.Secret))
-	put(text(f.ProjectNumber))
-	put(text(strings.Join(f.Folders, ", ")))
-	put(text(f.FindingID))
-	put(text(f.Resource))
 }
 
 func hasConfirmation(fs []audit.Finding) bool {
@@ -111,11 +125,12 @@ func hasConfirmation(fs []audit.Finding) bool {
 func (w *writer) findings() error {
 	fs := w.r.Findings
 	fc := findingColumns{baseline: w.opts.HaveBaseline, confirmation: hasConfirmation(fs)}
+	cols := fc.list()
 	names, err := w.writeTable(table{
 		Base: findingsSheet, TableName: "Findings", Columns: fc.columns(), Rows: len(fs),
 		Row: func(i int, dst []any) {
 			f := &fs[w.order[i]]
-			w.findingRow(fc, f, w.opts.HaveBaseline && w.diff.isNew(f.FindingID), dst)
+			w.findingRow(cols, f, w.opts.HaveBaseline && w.diff.isNew(f.FindingID), dst)
 		},
 		Empty: "No findings.",
 	})
@@ -130,10 +145,11 @@ func (w *writer) resolved() error {
 	}
 	base := w.opts.Baseline
 	fc := findingColumns{confirmation: hasConfirmation(base)}
+	cols := fc.list()
 	_, err := w.writeTable(table{
 		Base: resolvedSheet, TableName: "Resolved", Columns: fc.columns(), Rows: len(w.diff.resolved),
 		Row: func(i int, dst []any) {
-			w.findingRow(fc, &base[w.diff.resolved[i]], false, dst)
+			w.findingRow(cols, &base[w.diff.resolved[i]], false, dst)
 		},
 		Empty: "No finding of the baseline is resolved.",
 	})
@@ -145,12 +161,12 @@ func (w *writer) remediation() error {
 	_, err := w.writeTable(table{
 		Base: remediationSheet, TableName: "Remediation",
 		Columns: []column{
-			{Header: "Severity", Width: 11}, {Header: "Principal", Width: 40, Wrap: true},
-			{Header: "Repository", Width: 40, Wrap: true},
-			{Header: "Services / jobs", Width: 10, Numeric: true}, {Header: "Findings", Width: 10, Numeric: true},
-			{Header: "Last deployer of", Width: 10, Numeric: true},
-			{Header: "Command", Width: 80, Wrap: true}, {Header: "Kinds", Width: 36, Wrap: true},
-			{Header: "Projects", Width: 30, Wrap: true}, {Header: "Affected", Width: 40, Wrap: true},
+			{Header: "Severity", Max: 11}, {Header: "Principal", Max: 34, Wrap: true},
+			{Header: "Repository", Max: 32, Wrap: true},
+			{Header: "Services / jobs", Max: 10, Numeric: true}, {Header: "Findings", Max: 10, Numeric: true},
+			{Header: "Last deployer of", Max: 10, Numeric: true},
+			{Header: "Command", Max: 60, Wrap: true}, {Header: "Kinds", Max: 36, Wrap: true},
+			{Header: "Projects", Max: 20, Wrap: true}, {Header: "Affected", Max: 30, Wrap: true, Reference: true},
 		},
 		Rows: len(gs),
 		Row: func(i int, dst []any) {
@@ -203,12 +219,12 @@ func (w *writer) inventory() error {
 	_, err := w.writeTable(table{
 		Base: inventorySheet, TableName: "Inventory",
 		Columns: []column{
-			{Header: "Verdict", Width: 17}, {Header: "Project", Width: 22}, {Header: "Location", Width: 13},
-			{Header: "Type", Width: 9}, {Header: "Service / job", Width: 24}, {Header: "Container", Width: 16},
-			{Header: "Image", Width: 60}, {Header: "Image class", Width: 18}, {Header: "Repository", Width: 64},
-			{Header: "Findings", Width: 9, Numeric: true}, {Header: "Service account", Width: 44},
-			{Header: "Creator", Width: 44}, {Header: "Last modifier", Width: 44},
-			{Header: "Project number", Width: 15}, {Header: "Resource name", Width: 70},
+			{Header: "Verdict", Max: 17}, {Header: "Project", Max: 18, Wrap: true}, {Header: "Location", Max: 14},
+			{Header: "Type", Max: 11}, {Header: "Service / job", Max: 20, Wrap: true}, {Header: "Container", Max: 14, Wrap: true},
+			{Header: "Image", Max: 34, Wrap: true}, {Header: "Image class", Max: 20, Wrap: true}, {Header: "Repository", Max: 30, Wrap: true},
+			{Header: "Findings", Max: 10, Numeric: true}, {Header: "Service account", Max: 30, Wrap: true},
+			{Header: "Creator", Max: 28, Wrap: true, Reference: true}, {Header: "Last modifier", Max: 28, Wrap: true, Reference: true},
+			{Header: "Project number", Max: 15, Reference: true}, {Header: "Resource name", Max: 60, Wrap: true, Reference: true},
 		},
 		Rows: w.opts.inventoryRows(len(inv)),
 		Row: func(i int, dst []any) {

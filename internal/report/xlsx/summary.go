@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/runaudit/runaudit/internal/report"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -19,13 +20,15 @@ func (w *writer) summary() error {
 	sum := w.r.Summary
 	st := w.stats
 
-	for col, width := range map[string]float64{"A": 46, "B": 22, "C": 14, "D": 14, "E": 14, "F": 14, "G": 14, "H": 14, "I": 14, "J": 14} {
+	// In column order: Excel wants the <col> elements ascending.
+	for i, width := range summaryWidths {
+		col := string(rune('A' + i))
 		s.try(w.f.SetColWidth(s.sheet, col, col, width))
 	}
-	s.try(pageSetup(w.f, s.sheet, true))
+	s.try(w.printSetup(s.sheet, "$1:$2", 0))
 	s.cell("A", excelize.Cell{StyleID: w.st.title, Value: "Cloud Run image access audit"})
 	s.row++
-	s.cell("A", fmt.Sprintf("%s, run %s", orUnknown(sum.Organization), orUnknown(sum.RunID)))
+	s.long("A", "J", fmt.Sprintf("%s, run %s", orUnknown(sum.Organization), orUnknown(sum.RunID)))
 	s.row += 2
 
 	s.section("Run")
@@ -102,11 +105,12 @@ func (w *writer) summary() error {
 	s.row++
 
 	s.section(fmt.Sprintf("Top %d principals (actionable findings)", w.opts.TopN))
-	// The member string comes last: it is often longer than any column,
-	// and runs on into the empty cells to its right.
-	s.header("Highest severity", ">Findings", ">Services / jobs", ">Fix commands", ">Last deployer of", "Principal")
+	// The member first, wrapped within its column: it is often longer
+	// than any column, and must neither be cut nor run under the counts.
+	s.header("Principal", "Highest severity", ">Findings", ">Services / jobs", ">Fix commands", ">Last deployer of")
 	for _, p := range st.Principals {
-		s.values(w.severityCell(p.Severity), p.Findings, p.Resources, p.Commands, p.LastDeploy, text(p.Principal))
+		s.long("A", "A", p.Principal)
+		s.values(nil, w.severityCell(p.Severity), p.Findings, p.Resources, p.Commands, p.LastDeploy)
 	}
 	if len(st.Principals) == 0 {
 		s.values("None.")
@@ -114,17 +118,22 @@ func (w *writer) summary() error {
 	s.row++
 
 	s.section("What was not read")
-	if len(sum.Gaps) == 0 {
+	if gaps := report.MergeGaps(sum.Gaps); len(gaps) == 0 {
 		s.values("Nothing: every scope was read completely.")
 	} else {
-		s.header("Scope", "Asset type", "", "Reason")
-		for i, g := range sum.Gaps {
+		s.header("Not read", "Undecided", "", "", "", "Fix")
+		s.try(s.w.f.MergeCell(s.sheet, fmt.Sprintf("B%d", s.row-1), fmt.Sprintf("E%d", s.row-1)))
+		s.try(s.w.f.MergeCell(s.sheet, fmt.Sprintf("F%d", s.row-1), fmt.Sprintf("J%d", s.row-1)))
+		for i, g := range gaps {
 			if i == maxSummaryGaps {
-				s.values(fmt.Sprintf("… and %d more on the Coverage sheet", len(sum.Gaps)-i))
+				s.values(fmt.Sprintf("… and %d more on the Coverage sheet", len(gaps)-i))
 				break
 			}
-			// The asset type runs on into the empty column C.
-			s.values(text(g.Scope), text(g.AssetType), nil, text(g.Reason))
+			d := report.DescribeGap(g)
+			s.long("A", "A", d.What)
+			s.long("B", "E", d.Undecided)
+			s.long("F", "J", d.Fix)
+			s.row++
 		}
 	}
 	if sum.SkippedTotal > 0 {
@@ -135,7 +144,9 @@ func (w *writer) summary() error {
 			if i == maxSummaryGaps {
 				break
 			}
-			s.values(text(k.Reason), text(k.Where))
+			s.long("A", "A", k.Reason)
+			s.long("B", "J", k.Where)
+			s.row++
 		}
 		if shown := min(len(sum.Skipped), maxSummaryGaps); sum.SkippedTotal > shown {
 			s.values(fmt.Sprintf("… and %d more", sum.SkippedTotal-shown))
@@ -156,10 +167,41 @@ func (w *writer) summary() error {
 	s.section("Sheets")
 	for _, p := range w.sheetGuide() {
 		s.label(p[0])
-		s.cell("B", p[1])
+		s.long("B", "J", p[1])
 		s.row++
 	}
+	for r, lines := range s.lines {
+		s.try(w.f.SetRowHeight(s.sheet, r, max(s.heights[r], rowHeight(lines))))
+	}
 	return s.err
+}
+
+// summaryWidths are the Summary's column widths, A to J: labels and names
+// in A, values and counts beside them.
+var summaryWidths = []float64{46, 22, 14, 14, 14, 14, 14, 14, 14, 14}
+
+// long writes text that may be long into columns from to to (merged when
+// more than one) of the current row, wrapped, and makes the row tall
+// enough for it: it never runs on under its neighbours.
+func (s *summaryWriter) long(from, to, text string) {
+	if s.err != nil || text == "" {
+		return
+	}
+	ref := fmt.Sprintf("%s%d", from, s.row)
+	if from != to {
+		s.try(s.w.f.MergeCell(s.sheet, ref, fmt.Sprintf("%s%d", to, s.row)))
+	}
+	text = cellText(text)
+	s.try(s.w.f.SetCellStr(s.sheet, ref, text))
+	s.try(s.w.f.SetCellStyle(s.sheet, ref, ref, s.w.st.wrap))
+	width := 0.0
+	for c := from[0]; c <= to[0]; c++ {
+		width += summaryWidths[c-'A']
+	}
+	if s.lines == nil {
+		s.lines = map[int]int{}
+	}
+	s.lines[s.row] = max(s.lines[s.row], wrappedLines(text, width))
 }
 
 // The chart's place: from chartAnchor down to about row chartBottom
@@ -269,6 +311,11 @@ type summaryWriter struct {
 	sheet string
 	row   int
 	err   error
+	// lines holds the wrapped lines of the tallest long text of a row,
+	// heights the heights headers set; rows are sized when the sheet is
+	// done.
+	lines   map[int]int
+	heights map[int]float64
 }
 
 func (s *summaryWriter) try(err error) {
@@ -285,16 +332,23 @@ func (s *summaryWriter) cell(col string, v any) {
 	}
 	ref := fmt.Sprintf("%s%d", col, s.row)
 	if c, ok := v.(excelize.Cell); ok {
-		s.try(s.w.f.SetCellValue(s.sheet, ref, c.Value))
+		if str, ok := c.Value.(string); ok {
+			s.try(s.w.f.SetCellStr(s.sheet, ref, cellText(str)))
+		} else {
+			s.try(s.w.f.SetCellValue(s.sheet, ref, c.Value))
+		}
 		s.try(s.w.f.SetCellStyle(s.sheet, ref, ref, c.StyleID))
 		return
 	}
 	if str, ok := v.(string); ok {
 		// SetCellStr writes a typed string, never a formula.
-		s.try(s.w.f.SetCellStr(s.sheet, ref, str))
+		s.try(s.w.f.SetCellStr(s.sheet, ref, cellText(str)))
+		s.try(s.w.f.SetCellStyle(s.sheet, ref, ref, s.w.st.topCell))
 		return
 	}
+	// Counts: at the top of their row, like the text beside them.
 	s.try(s.w.f.SetCellValue(s.sheet, ref, v))
+	s.try(s.w.f.SetCellStyle(s.sheet, ref, ref, s.w.st.topCell))
 }
 
 // values writes vs from column A on the current row and moves down.
@@ -310,18 +364,25 @@ func (s *summaryWriter) values(vs ...any) {
 // like them.
 func (s *summaryWriter) header(names ...string) {
 	cells := make([]any, len(names))
-	tall := false
+	lines := 1
 	for i, n := range names {
 		st := s.w.st.header
 		if r, ok := strings.CutPrefix(n, ">"); ok {
 			n, st = r, s.w.st.headerR
 		}
 		cells[i] = excelize.Cell{StyleID: st, Value: n}
-		tall = tall || (i > 1 && len(n) > 13)
+		if n != "" {
+			lines = max(lines, wrappedLines(n, summaryWidths[i]))
+		}
 	}
-	if tall {
-		s.try(s.w.f.SetRowHeight(s.sheet, s.row, 30))
+	if s.heights == nil {
+		s.heights = map[int]float64{}
 	}
+	s.heights[s.row] = rowHeight(lines) + 5
+	if s.lines == nil {
+		s.lines = map[int]int{}
+	}
+	s.lines[s.row] = max(s.lines[s.row], 1)
 	s.values(cells...)
 }
 
@@ -336,7 +397,8 @@ func (s *summaryWriter) label(l string) {
 
 func (s *summaryWriter) pair(label, value string) {
 	s.label(label)
-	s.cell("B", text(orUnknown(value)))
+	// B to E: the chart sits from F on.
+	s.long("B", "E", orUnknown(value))
 	s.row++
 }
 

@@ -2,24 +2,49 @@ package xlsx
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/runaudit/runaudit/internal/report"
 	"github.com/xuri/excelize/v2"
 )
 
-// column is one column of a streamed table sheet.
+// column is one column of a streamed table sheet. To add a column, add it
+// to the sheet's column list and fill it in the sheet's row function at
+// the same position; widths and row heights follow from the content.
 type column struct {
 	Header string
-	Width  float64
-	// Wrap wraps the column's text; rows grow to the tallest wrapped cell.
-	// Only for sheets of modest size: the Findings stay one line a row.
+	// Max caps the width, in characters of the default font; the width
+	// itself is fitted to the header's longest word and the content.
+	Max float64
+	// Wrap wraps long text within Max instead of letting it run under the
+	// next column; rows grow to the tallest wrapped cell. Give it to every
+	// column whose text can be longer than Max.
 	Wrap bool
 	// Numeric right-aligns the header over right-aligned numbers.
 	Numeric bool
+	// Reference marks an identifier column kept for filtering and lookups
+	// (finding id, full resource name): shown on screen, left off the
+	// printout. Reference columns come last.
+	Reference bool
 }
 
+// Column fitting bounds, in characters of the default font.
+const (
+	minColWidth = 6
+	maxColWidth = 60 // when a column sets no Max
+	// filterButton is the room the header's filter arrow takes.
+	filterButton = 3
+	// fitSample bounds the rows measured to fit the widths: a million
+	// findings are measured by their first rows.
+	fitSample = 5000
+)
+
 // table describes a sheet of rows written through the StreamWriter, split
-// across sheets named Base, "Base (2)", … when it outgrows a sheet.
+// across sheets named Base, "Base (2)", … when it outgrows a sheet. Every
+// part prints with its header row on each page.
 type table struct {
 	Base string // sheet name of the first part
 	// TableName is the Excel table name of the first part; later parts get
@@ -32,8 +57,6 @@ type table struct {
 	// Empty is shown in the first data row when Rows is zero, so the
 	// reader sees that the sheet is empty on purpose.
 	Empty string
-	// FitWidth prints the sheet one page wide.
-	FitWidth bool
 }
 
 // sheetName names part k (0-based) of a split sheet.
@@ -72,15 +95,27 @@ func (w *writer) writePart(name, tname string, t table, from, to int, dst []any)
 	if _, err := w.f.NewSheet(name); err != nil {
 		return err
 	}
-	if err := pageSetup(w.f, name, t.FitWidth); err != nil {
+	widths := w.fitWidths(t, from, to, dst)
+	// The printout is one rectangle: the columns before the first
+	// Reference one.
+	printCols := 0
+	for i, c := range t.Columns {
+		if !c.Reference {
+			if printCols != i {
+				return fmt.Errorf("column %q is printed but comes after the on-screen-only column %q", c.Header, t.Columns[printCols].Header)
+			}
+			printCols = i + 1
+		}
+	}
+	if err := w.printSetup(name, "$1:$1", printCols); err != nil {
 		return err
 	}
 	sw, err := w.f.NewStreamWriter(name)
 	if err != nil {
 		return err
 	}
-	for i, c := range t.Columns {
-		if err := sw.SetColWidth(i+1, i+1, c.Width); err != nil {
+	for i := range t.Columns {
+		if err := sw.SetColWidth(i+1, i+1, widths[i]); err != nil {
 			return err
 		}
 	}
@@ -95,21 +130,23 @@ func (w *writer) writePart(name, tname string, t table, from, to int, dst []any)
 		return err
 	}
 	header := make([]any, len(t.Columns))
+	headerLines := 1
 	for i, c := range t.Columns {
 		st := w.st.header
 		if c.Numeric {
 			st = w.st.headerR
 		}
 		header[i] = excelize.Cell{StyleID: st, Value: c.Header}
+		headerLines = max(headerLines, wrappedLines(c.Header, widths[i]-filterButton))
 	}
-	if err := sw.SetRow("A1", header, excelize.RowOpts{Height: 20}); err != nil {
+	if err := sw.SetRow("A1", header, excelize.RowOpts{Height: rowHeight(headerLines) + 5}); err != nil {
 		return err
 	}
 	row := 2
 	for i := from; i < to; i++ {
 		clear(dst)
 		t.Row(i, dst)
-		if err := sw.SetRow(cellName(1, row), dst, w.wrapRow(t.Columns, dst)...); err != nil {
+		if err := sw.SetRow(cellName(1, row), dst, w.wrapRow(t.Columns, widths, dst)...); err != nil {
 			return fmt.Errorf("row %d: %w", row, err)
 		}
 		row++
@@ -131,40 +168,224 @@ func (w *writer) writePart(name, tname string, t table, from, to int, dst []any)
 	return sw.Flush()
 }
 
-// wrapRow styles the wrapped columns' cells and returns the row options
-// that make the row tall enough for them. A StreamWriter cannot fit row
-// heights after the fact, so the lines are estimated from the text length.
-func (w *writer) wrapRow(cols []column, dst []any) []excelize.RowOpts {
-	lines := 1
-	for i, c := range cols {
-		if !c.Wrap || dst[i] == nil {
-			continue
+// fitWidths sizes each column to its content: wide enough for the
+// header's longest word beside the filter button (a header wraps between
+// words, never inside one) and for the longest cell of the first
+// fitSample rows, within the column's Max.
+func (w *writer) fitWidths(t table, from, to int, dst []any) []float64 {
+	need := make([]float64, len(t.Columns))
+	for i, c := range t.Columns {
+		for _, word := range strings.Fields(c.Header) {
+			need[i] = max(need[i], textWidth(word)+filterButton+1)
 		}
-		var s string
-		switch v := dst[i].(type) {
-		case string:
-			s = v
-			dst[i] = excelize.Cell{StyleID: w.st.wrap, Value: v}
-		case excelize.Cell:
-			s, _ = v.Value.(string)
-			if v.StyleID == w.st.link {
-				v.StyleID = w.st.linkWrap
-			} else if v.StyleID == 0 {
-				v.StyleID = w.st.wrap
+	}
+	for i := from; i < min(to, from+fitSample); i++ {
+		clear(dst)
+		t.Row(i, dst)
+		for j, v := range dst {
+			need[j] = max(need[j], textWidth(cellString(v))+2)
+		}
+	}
+	if from == to && len(need) > 0 {
+		need[0] = max(need[0], min(textWidth(t.Empty)+2, maxColWidth))
+	}
+	out := make([]float64, len(t.Columns))
+	for i, c := range t.Columns {
+		limit := c.Max
+		if limit == 0 {
+			limit = maxColWidth
+		}
+		// The header's words always fit, even past Max.
+		out[i] = math.Ceil(max(minColWidth, min(need[i], max(limit, headerWordWidth(c.Header)))))
+	}
+	return out
+}
+
+// headerWordWidth is the width the longest word of a header needs.
+func headerWordWidth(h string) float64 {
+	n := 0.0
+	for _, word := range strings.Fields(h) {
+		n = max(n, textWidth(word)+filterButton+1)
+	}
+	return n
+}
+
+// cellString is the text a cell value shows.
+func cellString(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case excelize.Cell:
+		return cellString(v.Value)
+	case int:
+		return strconv.Itoa(v)
+	}
+	return fmt.Sprint(v)
+}
+
+// textWidth estimates the width of s in characters of the default font:
+// East Asian wide characters take two.
+func textWidth(s string) float64 {
+	n := 0.0
+	for _, r := range s {
+		if r >= 0x1100 && (r <= 0x115F || (r >= 0x2E80 && r <= 0xA4CF) || (r >= 0xAC00 && r <= 0xD7A3) || (r >= 0xF900 && r <= 0xFAFF) || (r >= 0xFF00 && r <= 0xFF60) || r >= 0x1F300) {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// wrappedLines counts the lines s takes wrapped into a column width
+// characters wide. Like Excel and LibreOffice it breaks between words and
+// after a slash or hyphen inside one (paths, member names), and inside a
+// piece too long for a line; it may break at fewer places than they do,
+// so it errs on tall, never on clipped. A column's width is counted in
+// digits; a line is taken to hold one character fewer than the width
+// (paths and names in lower case are about as wide as digits).
+func wrappedLines(s string, width float64) int {
+	perLine := max(1, width-1)
+	lines, cur := 1, 0.0
+	for i, word := range strings.Fields(s) {
+		sep := 1.0 // the space before a word
+		if i == 0 {
+			sep = 0
+		}
+		for _, piece := range breakPieces(word) {
+			wl := textWidth(piece)
+			switch {
+			case cur == 0:
+			case cur+sep+wl <= perLine:
+				cur += sep
+			default:
+				lines++
+				cur = 0
 			}
-			dst[i] = v
+			sep = 0 // pieces of one word join without a space
+			for wl > perLine {
+				if cur > 0 {
+					lines++
+					cur = 0
+				}
+				wl -= perLine
+				lines++
+			}
+			cur += wl
 		}
-		perLine := max(1, int(c.Width)-2)
-		lines = max(lines, (len(s)+perLine-1)/perLine)
 	}
-	if lines == 1 {
-		return nil
+	return lines
+}
+
+// breakPieces splits a word after each slash and hyphen, where a line may
+// break.
+func breakPieces(word string) []string {
+	var out []string
+	for word != "" {
+		i := strings.IndexAny(word, "/-")
+		if i < 0 || i == len(word)-1 {
+			out = append(out, word)
+			break
+		}
+		out = append(out, word[:i+1])
+		word = word[i+1:]
 	}
-	return []excelize.RowOpts{{Height: lineHeight * float64(lines)}}
+	return out
 }
 
 // lineHeight is the height in points of one line of 11-point text.
 const lineHeight = 15
+
+// maxRowHeight is Excel's limit on a row's height, in points.
+const maxRowHeight = 409
+
+// rowHeight is the height of lines of 11-point text, within Excel's limit.
+func rowHeight(lines int) float64 { return min(maxRowHeight, lineHeight*float64(lines)) }
+
+// wrapRow makes dst's text safe to write (see cellText), styles the
+// wrapped columns' cells and returns the row options that make the row
+// tall enough for them. A StreamWriter cannot fit row heights after the
+// fact, so the lines are estimated from the text.
+func (w *writer) wrapRow(cols []column, widths []float64, dst []any) []excelize.RowOpts {
+	lines := 1
+	for i, c := range cols {
+		var s string
+		switch v := dst[i].(type) {
+		case string:
+			s = cellText(v)
+			dst[i] = s
+			if c.Wrap {
+				dst[i] = excelize.Cell{StyleID: w.st.wrap, Value: s}
+			}
+		case excelize.Cell:
+			if str, ok := v.Value.(string); ok {
+				s = cellText(str)
+				v.Value = s
+			}
+			if c.Wrap {
+				if v.StyleID == w.st.link {
+					v.StyleID = w.st.linkWrap
+				} else if v.StyleID == 0 {
+					v.StyleID = w.st.wrap
+				}
+			}
+			dst[i] = v
+		default:
+			continue
+		}
+		if c.Wrap {
+			lines = max(lines, wrappedLines(s, widths[i]))
+		}
+	}
+	if lines == 1 {
+		return nil
+	}
+	return []excelize.RowOpts{{Height: rowHeight(lines)}}
+}
+
+// maxCellChars is Excel's limit on the characters of one cell, counted in
+// UTF-16 code units.
+const maxCellChars = 32767
+
+// cellText makes cloud text safe for a cell: inert (control, format and
+// other characters XML or the reader would act on shown as escapes, see
+// report.Inert) and, past Excel's limit, cut with a note saying so.
+func cellText(s string) string {
+	s = report.Inert(s)
+	if len(s) <= maxCellChars/3 || utf16Len(s) <= maxCellChars {
+		return s
+	}
+	total := utf8.RuneCountInString(s)
+	note := fmt.Sprintf(" … [cut: %d of %d characters shown; findings.jsonl has the full text]", 0, total)
+	budget := maxCellChars - utf16Len(note) - 10 // room for the shown count's digits
+	n, shown := 0, 0
+	for i, r := range s {
+		u := 1
+		if r > 0xFFFF {
+			u = 2
+		}
+		if n+u > budget {
+			return s[:i] + fmt.Sprintf(" … [cut: %d of %d characters shown; findings.jsonl has the full text]", shown, total)
+		}
+		n += u
+		shown++
+	}
+	return s
+}
+
+// utf16Len counts s's UTF-16 code units, as Excel counts characters.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r > 0xFFFF {
+			n++
+		}
+	}
+	return n
+}
 
 // cellName is excelize.CoordinatesToCellName for coordinates known valid.
 func cellName(col, row int) string {

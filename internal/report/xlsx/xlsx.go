@@ -34,6 +34,7 @@ import (
 	"path/filepath"
 
 	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/runaudit/runaudit/internal/report"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -188,8 +189,8 @@ func (w *writer) build() error {
 	// a quarter of a large run's time.
 	return w.f.SetDocProps(&excelize.DocProperties{
 		Title:       "Cloud Run image access audit",
-		Subject:     "Organization " + w.r.Summary.Organization,
-		Creator:     "runaudit " + w.r.Summary.Version,
-		Description: "Run " + w.r.Summary.RunID,
+		Subject:     "Organization " + report.Inert(w.r.Summary.Organization),
+		Creator:     "runaudit " + report.Inert(w.r.Summary.Version),
+		Description: "Run " + report.Inert(w.r.Summary.RunID),
 	})
 }

@@ -159,6 +159,20 @@ func labelled(t *testing.T, rs [][]string, label string) string {
 	return ""
 }
 
+// wraps reports whether a cell's style wraps its text.
+func wraps(t *testing.T, f *excelize.File, sheet, cell string) bool {
+	t.Helper()
+	id, err := f.GetCellStyle(sheet, cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.GetStyle(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Alignment != nil && st.Alignment.WrapText
+}
+
 func TestExampleWorkbook(t *testing.T) {
 	r := loadExample(t)
 	opts := exampleOptions(t)
@@ -211,17 +225,28 @@ func TestExampleWorkbook(t *testing.T) {
 		if want := []string{"DEPLOYER_CANNOT_READ_IMAGE", "yes", "3", "4", "4", "0", "0", "11", "3", "1"}; !slices.Equal(deployer, want) {
 			t.Errorf("deployer kind row = %q, want %q", deployer, want)
 		}
-		// Top principals: the CI service account and the on-call group have
-		// 4 findings each; the account's are more severe.
-		i := slices.IndexFunc(rs, func(r []string) bool { return len(r) > 5 && r[5] == "Principal" })
-		if i < 0 || rs[i+1][5] != "serviceAccount:cloudbuild-deployer@acme-ci.iam.gserviceaccount.com" || rs[i+1][0] != "CRITICAL" || rs[i+1][1] != "4" || rs[i+1][2] != "4" {
-			t.Errorf("first top principal row = %q", rs[i+1])
+		// Top principals, the member first: the CI service account and the
+		// on-call group have 4 findings each; the account's are more severe.
+		i := slices.IndexFunc(rs, func(r []string) bool { return len(r) > 2 && r[0] == "Principal" && r[1] == "Highest severity" })
+		if i < 0 {
+			t.Fatal("no top principals table headed Principal, Highest severity")
 		}
-		// The gap is listed with its reason.
-		if !slices.ContainsFunc(rs, func(r []string) bool {
-			return len(r) > 2 && r[0] == "projects/acme-data-pipeline" && r[1] == "secretmanager.googleapis.com/Secret"
-		}) {
-			t.Error("Summary does not list the gap")
+		if r := rs[i+1]; r[0] != "serviceAccount:cloudbuild-deployer@acme-ci.iam.gserviceaccount.com" || r[1] != "CRITICAL" || r[2] != "4" || r[3] != "4" {
+			t.Errorf("first top principal row = %q", r)
+		}
+		// The principal wraps within column A, never running under the counts.
+		if !wraps(t, f, "Summary", cellName(1, i+2)) {
+			t.Error("the principal cell does not wrap")
+		}
+		// The gap is said in words, with what it leaves undecided and the fix.
+		j := slices.IndexFunc(rs, func(r []string) bool {
+			return len(r) > 5 && strings.HasPrefix(r[0], "projects/acme-data-pipeline: Secret Manager secrets") && strings.Contains(r[0], "PermissionDenied: The caller does not have permission")
+		})
+		if j < 0 {
+			t.Fatal("Summary does not list the gap in words")
+		}
+		if !strings.HasPrefix(rs[j][1], "which secrets exist") || !strings.Contains(rs[j][5], "roles/cloudasset.viewer") {
+			t.Errorf("gap row = %q, want what is undecided in B and the fix in F", rs[j])
 		}
 	})
 
@@ -254,8 +279,25 @@ func TestExampleWorkbook(t *testing.T) {
 		if err != nil || !panes.Freeze || panes.YSplit != 1 || panes.TopLeftCell != "A2" {
 			t.Errorf("panes = %+v, %v; want the header frozen", panes, err)
 		}
-		if w, _ := f.GetColWidth("Findings", "L"); w != 70 { // Reason
-			t.Errorf("Reason width = %v, want 70", w)
+		// Widths follow the content within each column's cap: the
+		// reasons are long (capped, wrapped), the locations short.
+		colWidth := func(header string) float64 {
+			col, _ := excelize.ColumnNumberToName(slices.Index(rs[0], header) + 1)
+			w, err := f.GetColWidth("Findings", col)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return w
+		}
+		if w := colWidth("Reason"); w != 44 {
+			t.Errorf("Reason width = %v, want its cap, 44", w)
+		}
+		if w := colWidth("Location"); w != float64(len("europe-west1")+2) {
+			t.Errorf("Location width = %v, want the longest location + 2", w)
+		}
+		// The header's words are never cut: "Severity" beside its filter button.
+		if w := colWidth("Severity"); w < float64(len("Severity")+filterButton) {
+			t.Errorf("Severity width = %v: the header is cut", w)
 		}
 
 		// Links: the service and its repository go to the Cloud Console.
@@ -581,10 +623,13 @@ func TestNoFormulaInjection(t *testing.T) {
 			}
 		}
 	}
-	// The text is kept exactly, not altered by a guard character.
+	// The text is kept, not altered by a guard character; only the tab,
+	// a control character, is shown escaped (report.Inert).
 	rs := rows(t, f, "Findings")
-	if got := columnOf(t, rs, "Principal"); !slices.Equal(sortedCopy(got), sortedCopy(evil)) {
-		t.Errorf("principals = %q, want %q", got, evil)
+	want := slices.Clone(evil)
+	want[4] = `\u0009=1+1`
+	if got := columnOf(t, rs, "Principal"); !slices.Equal(sortedCopy(got), sortedCopy(want)) {
+		t.Errorf("principals = %q, want %q", got, want)
 	}
 }
 
@@ -599,9 +644,10 @@ func TestLinkIsFormula(t *testing.T) {
 	fs := []audit.Finding{{FindingID: "x", Kind: audit.DeployerCannotReadImage, Severity: audit.High,
 		Resource: "//run.googleapis.com/projects/p-1/locations/us-east1/services/s"}}
 	f := writeOpen(t, audit.Result{Findings: fs}, Options{}, excelize.TotalRows)
-	fm, _ := f.GetCellFormula("Findings", "F2")
+	cell := cellOf(t, rows(t, f, "Findings"), "Finding ID", "x", "Service / job")
+	fm, _ := f.GetCellFormula("Findings", cell)
 	if !strings.HasPrefix(fm, "HYPERLINK(") {
-		t.Errorf("F2 formula = %q, want a HYPERLINK", fm)
+		t.Errorf("%s formula = %q, want a HYPERLINK", cell, fm)
 	}
 }
 
