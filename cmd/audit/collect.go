@@ -128,6 +128,9 @@ func collect(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Write
 	return inv, "export:" + strings.Join(c.Exports, ","), nil
 }
 
+// liveRetry bounds the retries of each ListAssets page; tests shorten it.
+var liveRetry = scan.DefaultRetry
+
 // liveStats sums up a live collection.
 type liveStats struct {
 	calls, pages, assets int
@@ -145,7 +148,7 @@ func collectLive(ctx context.Context, cfg *Config, b *inventory.Builder, p *prog
 		return liveStats{}, err
 	}
 	defer cl.Close()
-	live := &scan.Live{Client: cl, Scope: c.scope, Streams: c.Streams, Timeout: c.Timeout, Log: p.streamLog(log)}
+	live := &scan.Live{Client: cl, Scope: c.scope, Streams: c.Streams, Timeout: c.Timeout, Retry: liveRetry, Log: p.streamLog(log)}
 	stop := p.watchLive(live, pacer)
 	err = live.Collect(ctx, b)
 	stop()

@@ -8,17 +8,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/asset/apiv1/assetpb"
+	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/grpc/codes"
 
 	"github.com/runaudit/runaudit/internal/audit"
 	"github.com/runaudit/runaudit/internal/caifake"
 	"github.com/runaudit/runaudit/internal/inventory"
 	"github.com/runaudit/runaudit/internal/report"
+	"github.com/runaudit/runaudit/internal/scan"
 	"github.com/runaudit/runaudit/internal/synthorg"
 )
 
@@ -55,7 +58,7 @@ func TestPartialScanNeverClaimsMore(t *testing.T) {
 	for _, o := range orgs {
 		t.Run(o.name, func(t *testing.T) {
 			srv := caifake.New(o.assets)
-			srv.SetPageLimit(7) // several pages a stream, so a cut falls inside one
+			srv.SetPageLimit(2) // several pages a stream, so a cut falls inside one
 			addr, err := srv.Start("127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -96,6 +99,21 @@ func TestPartialScanNeverClaimsMore(t *testing.T) {
 			}
 			if undecidedSomewhere == 0 {
 				t.Error("no refused stream left anything undecided: the gaps were never consulted")
+			}
+
+			// Streams that keep failing part way, with each retried code,
+			// once their retries are spent.
+			retry := liveRetry
+			liveRetry = scan.Retry{Backoff: gax.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond, Multiplier: 2}, MaxAttempts: 3}
+			t.Cleanup(func() { liveRetry = retry })
+			for _, code := range []codes.Code{codes.Unavailable, codes.ResourceExhausted, codes.DeadlineExceeded} {
+				for _, st := range longestStreams(o.assets, 3) {
+					t.Run(fmt.Sprintf("%s after a page: %s %s", code, st.assetType, st.content), func(t *testing.T) {
+						srv.ClearFaults()
+						srv.Inject(caifake.Fault{AssetType: st.assetType, ContentType: st.content, AfterPages: 1, Code: code})
+						checkPartial(t, full, liveRun(t, getenv, o.org))
+					})
+				}
 			}
 
 			t.Run("deadline mid-stream", func(t *testing.T) {
@@ -187,6 +205,28 @@ func withIDs(name string, ids map[string]string) string {
 // findingKey identifies a finding across runs, with project ids.
 func findingKey(f audit.Finding, ids map[string]string) string {
 	return strings.Join([]string{string(f.Kind), withIDs(f.Resource, ids), f.Principal, withIDs(f.Repository+"/", ids), f.Image}, "|")
+}
+
+// longestStreams returns the n streams that hold the most assets, each of
+// several pages, so that a cut after one page leaves something unread.
+func longestStreams(assets []*assetpb.Asset, n int) []stream {
+	count := map[stream]int{}
+	for _, a := range assets {
+		if a.GetResource() != nil {
+			count[stream{a.GetAssetType(), assetpb.ContentType_RESOURCE}]++
+		}
+		if a.GetIamPolicy() != nil {
+			count[stream{a.GetAssetType(), assetpb.ContentType_IAM_POLICY}]++
+		}
+	}
+	var out []stream
+	for _, st := range auditedStreams() {
+		if count[st] > 2 {
+			out = append(out, st)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return count[out[i]] > count[out[j]] })
+	return out[:min(n, len(out))]
 }
 
 type stream struct {
