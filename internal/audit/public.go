@@ -54,7 +54,7 @@ func (ev *evaluator) publicImage(ref imageref.Ref) (string, bool) {
 	if !ok || !pr.Public {
 		return "", false
 	}
-	return "project " + ref.Project + " is outside the scan, but " + pr.Detail + ": anyone can read it, every deployer and the Cloud Run service agent included", true
+	return "project " + ref.Project + " is outside the scan, but " + pr.Detail + ", so anyone can read it, every deployer and the Cloud Run service agent included", true
 }
 
 // probeWords ends the reason of a finding on an image outside the scan with

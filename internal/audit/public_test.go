@@ -62,7 +62,7 @@ func TestPublicImagesOutsideTheScan(t *testing.T) {
 		in, out string
 	}{
 		{"not probed", helloImg, nil, nil, outside, VerdictUnverified, "cannot be verified.", "Anonymous registry probe"},
-		{"served anonymously", helloImg, nil, map[string]PublicProbe{helloRepo: served}, nil, VerdictPublic, "(HTTP 200): the repository is public: anyone can read it", ""},
+		{"served anonymously", helloImg, nil, map[string]PublicProbe{helloRepo: served}, nil, VerdictPublic, "(HTTP 200): the repository is public, so anyone can read it", ""},
 		{"refused", helloImg, nil, map[string]PublicProbe{helloRepo: refused}, outside, VerdictUnverified, "Anonymous registry probe: " + refused.Detail + ".", ""},
 		{"undecided probe is never public", helloImg, nil, map[string]PublicProbe{helloRepo: unknown}, outside, VerdictUnverified, "timed out after 5s", ""},
 		{"another repository's answer does not apply", helloImg, nil,
