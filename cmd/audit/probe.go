@@ -45,15 +45,20 @@ func (c *ProbeConfig) check() error {
 // the rules: it asks the registries of the images outside the scan,
 // anonymously, whether they serve them to anyone, and returns the answers
 // for audit.Options. It never fails the run: an unanswered probe leaves
-// the image unverified.
-func probePublicImages(ctx context.Context, cfg *Config, inv *inventory.Inventory, log *slog.Logger) map[string]audit.PublicProbe {
+// the image unverified. An interrupted run does not probe: it must write
+// what it has before the signal's grace period ends.
+func probePublicImages(ctx context.Context, cfg *Config, inv *inventory.Inventory, log *slog.Logger, stopped bool) map[string]audit.PublicProbe {
 	refs := audit.OutsideScan(inv)
 	if len(refs) == 0 {
 		return nil
 	}
 	c := &cfg.Probe
-	if !c.Enabled {
+	switch {
+	case !c.Enabled:
 		log.Info("images outside the scan were not probed for public read (--probe-public-images=false): they stay unverified", "images", len(refs))
+		return nil
+	case stopped:
+		log.Info("images outside the scan were not probed for public read: the run was interrupted", "images", len(refs))
 		return nil
 	}
 	var rt http.RoundTripper

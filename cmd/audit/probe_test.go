@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -195,5 +196,41 @@ func TestProbeExampleOrganization(t *testing.T) {
 				t.Errorf("log lacks %q:\n%s", tc.log, stderr)
 			}
 		})
+	}
+}
+
+// An interrupted run writes what it has at once: it does not wait on a
+// registry. The same inventory, not interrupted, is probed.
+func TestProbeSkippedWhenInterrupted(t *testing.T) {
+	slow, err := sampleRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	slow.Slow("cloudrun", 500*time.Millisecond)
+	t.Setenv(imageprobe.EmulatorHostEnv, slow.Addr())
+	cfg, err := parseConfig([]string{"--export", "../../examples/acme"}, noEnv, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	inv, _, err := collect(context.Background(), cfg, log, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if got := probePublicImages(context.Background(), cfg, inv, log, true); got != nil {
+		t.Errorf("interrupted run probed: %v", got)
+	}
+	if d := time.Since(start); d > 400*time.Millisecond {
+		t.Errorf("interrupted run took %s: it waited on the registry", d)
+	}
+	if !strings.Contains(logs.String(), "not probed for public read: the run was interrupted") {
+		t.Errorf("log does not say the probe was skipped:\n%s", logs.String())
+	}
+	got := probePublicImages(context.Background(), cfg, inv, log, false)
+	if p := got["projects/cloudrun/locations/us/repositories/container"]; !p.Public || len(got) != 1 {
+		t.Errorf("not interrupted: got %v, want the one public repository", got)
 	}
 }
