@@ -138,8 +138,17 @@ say "running the audit as uid 65532 in a read-only root holding only CA certific
 root="$work/root"
 stage_root "$root"
 at=(--at 2026-11-01T00:00:00Z) # the golden files' evaluation time
-run_in_root "$root" 0 minimal -- /audit --export /examples/acme --out /tmp/out "${at[@]}" --log-format json --quiet
+# The golden files pin the run without the registry probe; with it, an
+# offline run must still finish at once, leaving the image outside the
+# organization unverified, never public.
+run_in_root "$root" 0 minimal -- /audit --export /examples/acme --out /tmp/out "${at[@]}" --log-format json --quiet --probe-public-images=false
 check_outputs minimal out
+SECONDS=0
+run_in_root "$root" 0 offline-probe -- /audit --export /examples/acme --out /tmp/probe "${at[@]}" --log-format json --quiet
+((SECONDS < 40)) || fail "offline-probe: the run took ${SECONDS}s with no network"
+grep -q '"kind":"IMAGE_OUTSIDE_SCANNED_ORGANIZATION".*Anonymous registry probe: .*whether it is public is unknown' "$work/tmp-offline-probe/probe/findings.jsonl" ||
+	fail "offline-probe: the image outside the organization is not reported unverified with the probe's failure"
+say "offline-probe: finished in ${SECONDS}s; the image outside the organization stays unverified"
 run_in_root "$root" 3 gaps -- /audit --export /examples-bad --out /tmp/out "${at[@]}" --log-format json --quiet
 tail -n 1 "$work/gaps.stderr" | grep -q '"severity":"WARNING","message":"audit finished: incomplete"' ||
 	fail "gaps: the last line is not the 'audit finished: incomplete' WARNING entry"
@@ -221,7 +230,7 @@ files="$(cd "$img_root" && find . -mindepth 1 | sort | tr '\n' ' ')"
 read -r -a image_env <<<"${envs:1:-1}"
 read -r -a image_cmd <<<"${entrypoint:1:-1}"
 run_in_root "$img_root" 0 image "${image_env[@]}" \
-	AUDIT_EXPORT=/examples/acme AUDIT_AT=2026-11-01T00:00:00Z AUDIT_LOG_FORMAT=json AUDIT_QUIET=true \
+	AUDIT_EXPORT=/examples/acme AUDIT_AT=2026-11-01T00:00:00Z AUDIT_LOG_FORMAT=json AUDIT_QUIET=true AUDIT_PROBE_PUBLIC_IMAGES=false \
 	-- "${image_cmd[@]}"
 check_outputs image audit-out
 say "buildah: the final stage builds ($(du -sh "$img_root" | cut -f1) root) and its image runs the audit"

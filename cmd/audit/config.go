@@ -15,11 +15,12 @@ import (
 //
 // Each area of the job keeps its own flags in its own file: collect.go
 // (where the inventory comes from), outputs.go (where results go),
-// accuracy.go (how grants are decided).
+// accuracy.go (how grants are decided), probe.go (registry probes).
 type Config struct {
 	Collect  CollectConfig
 	Output   OutputConfig
 	Accuracy AccuracyConfig
+	Probe    ProbeConfig
 
 	// QuotaProject, if set, is billed for every API call's quota.
 	QuotaProject string
@@ -79,6 +80,7 @@ func defineFlags(fs *flag.FlagSet, c *Config) {
 	c.Output.define(fs, def)
 	c.Accuracy.define(fs, def)
 	defineQuotaProject(fs, c)
+	c.Probe.define(fs, def)
 	fs.IntVar(&c.Concurrency, "concurrency", 0, "resources evaluated at once (0: one per CPU)")
 	def("concurrency", "AUDIT_CONCURRENCY")
 	fs.StringVar(&c.LogFormat, "log-format", "auto", "logs on stderr: text, json, or auto (text on a terminal, JSON otherwise)")
@@ -197,7 +199,7 @@ func parseConfig(args []string, getenv func(string) string, help io.Writer) (*Co
 	if c.Version {
 		return c, nil
 	}
-	for _, check := range []func() error{c.Collect.check, c.Output.check, c.Accuracy.check} {
+	for _, check := range []func() error{c.Collect.check, c.Output.check, c.Accuracy.check, c.Probe.check} {
 		if err := check(); err != nil {
 			return nil, usageError{err.Error()}
 		}

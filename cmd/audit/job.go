@@ -82,7 +82,7 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stdout, stderr
 		inv.Skipped = append(inv.Skipped, inventory.Skip{Where: r, Reason: "role not in the role table or the inventory's custom roles: its grants are undecided"})
 		inv.SkippedTotal++
 	}
-	res.Findings, res.Inventory, err = audit.Evaluate(ctx, inv, eng, audit.Options{Concurrency: cfg.Concurrency})
+	res.Findings, res.Inventory, err = audit.Evaluate(ctx, inv, eng, audit.Options{Concurrency: cfg.Concurrency, PublicProbes: probePublicImages(ctx, cfg, inv, log, stopped)})
 	if err != nil {
 		return res, err
 	}

@@ -19,7 +19,9 @@ const (
 	// VerdictUnverified: the image could not be checked (outside the scan,
 	// unparseable, repository missing, access undecidable).
 	VerdictUnverified Verdict = "UNVERIFIED"
-	// VerdictPublic: the image is on a registry without Google Cloud IAM.
+	// VerdictPublic: the image is on a registry without Google Cloud IAM,
+	// or outside the scan in a repository the registry serves to anonymous
+	// clients.
 	VerdictPublic Verdict = "PUBLIC_REGISTRY"
 	// VerdictNotRunning: the resource's project is pending deletion.
 	VerdictNotRunning Verdict = "NOT_RUNNING"
@@ -44,8 +46,10 @@ type InventoryRow struct {
 	Findings       int      `json:"findings"`
 	Folders        []string `json:"folders"`
 	Organization   string   `json:"organization"`
-	// Note says why an image is UNVERIFIED when no finding names it: the
-	// scan did not read a policy that may add deployers.
+	// Note says why an image is UNVERIFIED when no finding names it (the
+	// scan did not read a policy that may add deployers), or why an image
+	// outside the scan is PUBLIC_REGISTRY (what the registry answered an
+	// anonymous client).
 	Note string `json:"note,omitempty"`
 }
 

@@ -34,6 +34,10 @@ const DenyNotEvaluable Kind = "DENY_POLICY_NOT_EVALUABLE"
 type Options struct {
 	// Concurrency bounds the resources evaluated at once; 0 means GOMAXPROCS.
 	Concurrency int
+	// PublicProbes holds what anonymous requests to the registry found for
+	// repositories outside the scan, by repository name
+	// ("projects/P/locations/L/repositories/R"); nil when not probed.
+	PublicProbes map[string]PublicProbe
 }
 
 // Evaluate runs every rule over the inventory and returns the findings, in a
@@ -43,7 +47,7 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, eng *access.Engine,
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	ev := &evaluator{inv: inv, eng: eng}
+	ev := &evaluator{inv: inv, eng: eng, public: opts.PublicProbes}
 	perRun := make([]runResult, len(inv.Runs))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(n)
@@ -75,8 +79,9 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, eng *access.Engine,
 }
 
 type evaluator struct {
-	inv *inventory.Inventory
-	eng *access.Engine
+	inv    *inventory.Inventory
+	eng    *access.Engine
+	public map[string]PublicProbe
 }
 
 type runResult struct {
@@ -104,6 +109,7 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 		return ev.pendingDeletion(base, r)
 	}
 	verdicts := map[string]Verdict{} // image → verdict
+	public := map[string]string{}    // image outside the scan → why it is public
 	var uses []*imageUse
 	byRepo := map[string]*imageUse{}
 	refs := make([]imageref.Ref, len(r.Containers))
@@ -132,6 +138,10 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 		}
 		p := ev.inv.Project(ref.Project)
 		if p == nil || !p.Scanned {
+			if note, ok := ev.publicImage(ref); ok {
+				verdicts[c.Image], public[c.Image] = VerdictPublic, note
+				continue
+			}
 			f := base
 			f.Image, f.Repository, f.container = c.Image, ref.RepositoryName(), c.Image
 			if g := ev.projectUnread(ref.Project, p); g != nil {
@@ -143,6 +153,7 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 				f.Kind, f.Severity = ImageOutsideOrganization, Info
 				f.Reason = fmt.Sprintf("image %s is served by repository %s in project %s, which the scan did not cover; whether the deployers and the Cloud Run service agent can read it cannot be verified.", c.Image, ref.RepositoryName(), ref.Project)
 			}
+			f.Reason += ev.probeWords(ref)
 			res.add(f)
 			verdicts[c.Image] = VerdictUnverified
 			continue
@@ -231,6 +242,9 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 		}
 		if row.Verdict == VerdictUnverified && note != "" && errs[i] == nil && refs[i].Class != imageref.Public {
 			row.Note = note
+		}
+		if why := public[c.Image]; why != "" {
+			row.Note = why
 		}
 		if errs[i] == nil {
 			row.ImageClass = string(refs[i].Class)

@@ -1,0 +1,134 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/runaudit/runaudit/internal/access"
+	"github.com/runaudit/runaudit/internal/inventory"
+	"github.com/runaudit/runaudit/internal/scan"
+)
+
+// evaluateProbed runs the rules over base plus assets, with gaps and the
+// answers of a registry probe.
+func evaluateProbed(t *testing.T, gaps []inventory.Gap, probes map[string]PublicProbe, assets ...string) ([]Finding, []InventoryRow, *inventory.Inventory) {
+	t.Helper()
+	b := inventory.NewBuilder()
+	for i, line := range mergePolicies(t, append(base(), assets...)) {
+		a, err := scan.DecodeAsset([]byte(line))
+		if err != nil {
+			t.Fatalf("asset %d: %v\n%s", i, err, line)
+		}
+		b.Add(a, fmt.Sprintf("case:%d", i))
+	}
+	for _, g := range gaps {
+		b.Gap(g)
+	}
+	inv := b.Finish()
+	eng := access.New(inv, access.Predefined(), access.Options{})
+	fs, rows, err := Evaluate(context.Background(), inv, eng, Options{Concurrency: 2, PublicProbes: probes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs, rows, inv
+}
+
+const (
+	helloImg  = "us-docker.pkg.dev/cloudrun/container/hello"
+	helloRepo = "projects/cloudrun/locations/us/repositories/container"
+)
+
+// An image outside the scan is PUBLIC_REGISTRY, with no finding, only when
+// the registry served it to an anonymous client; a refusal, a missing
+// manifest or an undecided probe keep the informational finding, and its
+// reason says what the registry answered.
+func TestPublicImagesOutsideTheScan(t *testing.T) {
+	served := PublicProbe{Public: true, Detail: "an anonymous request for the manifest of " + helloImg + " was answered (HTTP 200): the repository is public"}
+	refused := PublicProbe{Detail: "an anonymous request for the manifest of " + helloImg + " was refused (HTTP 403): the repository is not public"}
+	unknown := PublicProbe{Detail: "the anonymous request for the manifest of " + helloImg + " timed out after 5s: whether it is public is unknown"}
+	outside := []string{"IMAGE_OUTSIDE_SCANNED_ORGANIZATION INFO  container"}
+	tests := []struct {
+		name    string
+		image   string
+		gaps    []inventory.Gap
+		probes  map[string]PublicProbe
+		want    []string
+		verdict Verdict
+		// in is what the finding's reason (or, with no finding, the
+		// inventory note) must say; out what it must not.
+		in, out string
+	}{
+		{"not probed", helloImg, nil, nil, outside, VerdictUnverified, "cannot be verified.", "Anonymous registry probe"},
+		{"served anonymously", helloImg, nil, map[string]PublicProbe{helloRepo: served}, nil, VerdictPublic, "(HTTP 200): the repository is public, so anyone can read it", ""},
+		{"refused", helloImg, nil, map[string]PublicProbe{helloRepo: refused}, outside, VerdictUnverified, "Anonymous registry probe: " + refused.Detail + ".", ""},
+		{"undecided probe is never public", helloImg, nil, map[string]PublicProbe{helloRepo: unknown}, outside, VerdictUnverified, "timed out after 5s", ""},
+		{"another repository's answer does not apply", helloImg, nil,
+			map[string]PublicProbe{"projects/cloudrun/locations/us/repositories/other": served}, outside, VerdictUnverified, "cannot be verified.", "Anonymous registry probe"},
+		{"public even where the project's asset was not read",
+			helloImg, []inventory.Gap{{Scope: "organizations/1", AssetType: inventory.TypeProject, ContentType: inventory.ContentResource, Reason: "PERMISSION_DENIED"}},
+			map[string]PublicProbe{helloRepo: served}, nil, VerdictPublic, "is outside the scan, but an anonymous request", ""},
+		{"unread project, refused: still undecided, and says what the registry said",
+			helloImg, []inventory.Gap{{Scope: "organizations/1", AssetType: inventory.TypeProject, ContentType: inventory.ContentResource, Reason: "PERMISSION_DENIED"}},
+			map[string]PublicProbe{helloRepo: refused}, []string{"RESOURCE_NOT_READ INFO  container"}, VerdictUnverified, "(HTTP 403)", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs, rows, _ := evaluateProbed(t, tc.gaps, tc.probes, serviceAsset("app", "web", "", tc.image), policy("app", "roles/run.developer", devUser))
+			if got := brief(fs); !equal(got, tc.want) {
+				t.Errorf("findings:\n got %q\nwant %q", got, tc.want)
+			}
+			if len(rows) != 1 || rows[0].Verdict != tc.verdict {
+				t.Fatalf("inventory rows %+v, want one with verdict %s", rows, tc.verdict)
+			}
+			text := rows[0].Note
+			if len(fs) > 0 {
+				text = fs[0].Reason
+			}
+			if !strings.Contains(text, tc.in) || (tc.out != "" && strings.Contains(text, tc.out)) {
+				t.Errorf("reason or note %q: want it to contain %q and not %q", text, tc.in, tc.out)
+			}
+			if tc.verdict == VerdictPublic && rows[0].Findings != 0 {
+				t.Errorf("public image counts %d findings", rows[0].Findings)
+			}
+		})
+	}
+}
+
+// A probe's answer never overrides IAM inside the scan: an image in a
+// scanned project is judged by its repository's policy even if the
+// registry would serve it anonymously.
+func TestPublicProbeIgnoredInsideTheScan(t *testing.T) {
+	probes := map[string]PublicProbe{
+		"projects/reg/locations/europe-west1/repositories/shared": {Public: true, Detail: "answered (HTTP 200)"},
+	}
+	fs, rows, _ := evaluateProbed(t, nil, probes, serviceAsset("app", "web", "", sharedImg), policy("app", "roles/run.developer", devUser), policy(shared, "roles/artifactregistry.reader", runAgent))
+	want := []string{"DEPLOYER_CANNOT_READ_IMAGE MEDIUM user:dev@x.example shared"}
+	if got := brief(fs); !equal(got, want) {
+		t.Errorf("findings:\n got %q\nwant %q", got, want)
+	}
+	if len(rows) != 1 || rows[0].Verdict != VerdictAtRisk || rows[0].Note != "" {
+		t.Errorf("rows %+v, want one AT_RISK without a note", rows)
+	}
+}
+
+// OutsideScan lists exactly the images the rules cannot check through IAM
+// for want of their project, once each.
+func TestOutsideScan(t *testing.T) {
+	_, _, inv := evaluateProbed(t, nil, nil,
+		serviceAsset("app", "web", "", helloImg, localImg, "docker.io/library/nginx:1.27", "gcr.io/vendor/agent:2"),
+		jobAsset("app", "batch", helloImg, "europe-west1-docker.pkg.dev/app/Local/Bad Ref", "us-docker.pkg.dev/vendor/tools/cli:1"),
+		serviceAsset("app", "api", "", "europe-west1-docker.pkg.dev/reg/gone/x:1"),
+	)
+	var got []string
+	for _, r := range OutsideScan(inv) {
+		got = append(got, r.Raw)
+	}
+	slices.Sort(got)
+	want := []string{"gcr.io/vendor/agent:2", helloImg, "us-docker.pkg.dev/vendor/tools/cli:1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("OutsideScan = %q, want %q", got, want)
+	}
+}
