@@ -24,20 +24,7 @@ import (
 // command at it.
 func acmeFake(t *testing.T) (*caifake.Server, func(string) string) {
 	t.Helper()
-	var assets []*assetpb.Asset
-	for _, name := range []string{"resources.ndjson", "iam-policies.ndjson"} {
-		f, err := os.Open(filepath.Join("../../examples/acme", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		as, err := caifake.Load(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		assets = append(assets, as...)
-	}
-	srv := caifake.New(assets)
+	srv := caifake.New(acmeAssets(t))
 	addr, err := srv.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

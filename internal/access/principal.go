@@ -1,6 +1,7 @@
 package access
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/runaudit/runaudit/internal/inventory"
@@ -183,13 +184,6 @@ func poolOf(m string) (string, bool) {
 }
 
 func isNumber(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
 }

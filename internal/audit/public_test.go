@@ -2,32 +2,19 @@ package audit
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/runaudit/runaudit/internal/access"
 	"github.com/runaudit/runaudit/internal/inventory"
-	"github.com/runaudit/runaudit/internal/scan"
 )
 
 // evaluateProbed runs the rules over base plus assets, with gaps and the
 // answers of a registry probe.
 func evaluateProbed(t *testing.T, gaps []inventory.Gap, probes map[string]PublicProbe, assets ...string) ([]Finding, []InventoryRow, *inventory.Inventory) {
 	t.Helper()
-	b := inventory.NewBuilder()
-	for i, line := range mergePolicies(t, append(base(), assets...)) {
-		a, err := scan.DecodeAsset([]byte(line))
-		if err != nil {
-			t.Fatalf("asset %d: %v\n%s", i, err, line)
-		}
-		b.Add(a, fmt.Sprintf("case:%d", i))
-	}
-	for _, g := range gaps {
-		b.Gap(g)
-	}
-	inv := b.Finish()
+	inv := buildCase(t, gaps, assets...)
 	eng := access.New(inv, access.Predefined(), access.Options{})
 	fs, rows, err := Evaluate(context.Background(), inv, eng, Options{Concurrency: 2, PublicProbes: probes})
 	if err != nil {

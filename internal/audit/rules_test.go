@@ -148,15 +148,7 @@ func base() []string {
 // evaluate runs the rules over base plus the case's assets.
 func evaluate(t *testing.T, opts access.Options, assets ...string) ([]Finding, []InventoryRow, *inventory.Inventory) {
 	t.Helper()
-	b := inventory.NewBuilder()
-	for i, line := range mergePolicies(t, append(base(), assets...)) {
-		a, err := scan.DecodeAsset([]byte(line))
-		if err != nil {
-			t.Fatalf("asset %d: %v\n%s", i, err, line)
-		}
-		b.Add(a, fmt.Sprintf("case:%d", i))
-	}
-	inv := b.Finish()
+	inv := buildCase(t, nil, assets...)
 	if len(inv.Skipped) > 0 {
 		t.Fatalf("fixture skipped: %+v", inv.Skipped)
 	}
@@ -514,6 +506,13 @@ func equal(a, b []string) bool {
 // recorded as a partial scan would.
 func evaluateWithGaps(t *testing.T, gaps []inventory.Gap, assets ...string) ([]Finding, []InventoryRow) {
 	t.Helper()
+	fs, rows, _ := evaluateProbed(t, gaps, nil, assets...)
+	return fs, rows
+}
+
+// buildCase builds the inventory of base plus assets, with gaps.
+func buildCase(t *testing.T, gaps []inventory.Gap, assets ...string) *inventory.Inventory {
+	t.Helper()
 	b := inventory.NewBuilder()
 	for i, line := range mergePolicies(t, append(base(), assets...)) {
 		a, err := scan.DecodeAsset([]byte(line))
@@ -525,13 +524,7 @@ func evaluateWithGaps(t *testing.T, gaps []inventory.Gap, assets ...string) ([]F
 	for _, g := range gaps {
 		b.Gap(g)
 	}
-	inv := b.Finish()
-	eng := access.New(inv, access.Predefined(), access.Options{})
-	fs, rows, err := Evaluate(context.Background(), inv, eng, Options{Concurrency: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fs, rows
+	return b.Finish()
 }
 
 // Each rule consults the coverage model: what a gap could change is
