@@ -65,9 +65,11 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 		return res, err
 	}
 	confirmFindings(ctx, cfg, res.Findings, log)
+	exceptions := cfg.Output.applyExceptions(res.Findings, started)
 	res.Coverage = audit.Coverage(inv)
 	res.Summary.FinishedAt = time.Now().UTC()
 	audit.Summarize(&res.Summary, inv, res.Findings)
+	res.Summary.Exceptions = exceptions
 
 	// 3. Write.
 	if err := write(ctx, cfg, res, log); err != nil {

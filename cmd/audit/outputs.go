@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"cloud.google.com/go/storage"
 
 	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/runaudit/runaudit/internal/exceptions"
 	"github.com/runaudit/runaudit/internal/inventory"
 	"github.com/runaudit/runaudit/internal/report"
 	"github.com/runaudit/runaudit/internal/report/bq"
@@ -29,6 +31,9 @@ type OutputConfig struct {
 	BQDataset  string
 	BQEndpoint string
 	BQLocation string
+	// Exceptions is the --exceptions file; exceptions is it parsed, by check.
+	Exceptions string
+	exceptions *exceptions.File
 }
 
 func (c *OutputConfig) define(fs *flag.FlagSet, def func(name, env string)) {
@@ -44,6 +49,8 @@ func (c *OutputConfig) define(fs *flag.FlagSet, def func(name, env string)) {
 	def("bq-endpoint", "AUDIT_BQ_ENDPOINT")
 	fs.StringVar(&c.BQLocation, "bq-location", "", "location for a dataset the sink creates (default US)")
 	def("bq-location", "AUDIT_BQ_LOCATION")
+	fs.StringVar(&c.Exceptions, "exceptions", "", "YAML file of accepted risks (reason, owner, expires each): matched findings are marked excepted and counted apart from open ones (see examples/exceptions.yaml)")
+	def("exceptions", "AUDIT_EXCEPTIONS")
 }
 
 func (c *OutputConfig) check() error {
@@ -60,7 +67,23 @@ func (c *OutputConfig) check() error {
 			return fmt.Errorf("--bq-dataset: %w", err)
 		}
 	}
+	if c.Exceptions != "" {
+		f, err := exceptions.Load(c.Exceptions)
+		if err != nil {
+			return fmt.Errorf("--exceptions: %w", err)
+		}
+		c.exceptions = f
+	}
 	return nil
+}
+
+// applyExceptions marks the findings the exceptions file accepts at now,
+// and reports on its entries; nil without a file.
+func (c *OutputConfig) applyExceptions(findings []audit.Finding, now time.Time) *audit.ExceptionsReport {
+	if c.exceptions == nil {
+		return nil
+	}
+	return c.exceptions.Apply(findings, now)
 }
 
 // write sends the result to every configured sink. Sinks are independent:

@@ -22,6 +22,9 @@ func Summarize(s *Summary, inv *inventory.Inventory, findings []Finding) {
 		s.ByKind[string(f.Kind)]++
 		s.BySeverity[string(f.Severity)]++
 		s.ByProject[f.ProjectID]++
+		if f.Excepted {
+			s.Excepted++
+		}
 	}
 	s.Inventory = map[string]int{}
 	for k, v := range inv.Counts {
