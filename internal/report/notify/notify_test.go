@@ -43,9 +43,9 @@ func TestBuild(t *testing.T) {
 		f("kept", dk, audit.High, "p"),
 		f("fixed", dk, audit.Medium, "p"),
 		f("fixedundecided", info, audit.Info, "p"),
-		f("ingap", dk, audit.High, "gappy"),      // its project now has gaps: not resolved
-		f("outside", dk, audit.High, "notread"),  // project not read this time: not resolved
-		f("lowgone", low, audit.Low, "p"),        // neither open nor undecided: never counted
+		f("ingap", dk, audit.High, "gappy"),     // its project now has gaps: not resolved
+		f("outside", dk, audit.High, "notread"), // project not read this time: not resolved
+		f("lowgone", low, audit.Low, "p"),       // neither open nor undecided: never counted
 		{FindingID: "wasexcepted", Kind: dk, Severity: audit.High, ProjectID: "p", Excepted: true},
 	}}
 	excepted := f("nowexcepted", dk, audit.Critical, "p")
