@@ -46,6 +46,7 @@ func (w *writer) severityCell(s audit.Severity) any {
 type findingColumns struct {
 	baseline     bool // "New since baseline"
 	confirmation bool // Policy Troubleshooter verdicts
+	excepted     bool // accepted by an exceptions entry
 }
 
 func (fc findingColumns) columns() []column {
@@ -61,6 +62,9 @@ func (fc findingColumns) columns() []column {
 	}
 	if fc.confirmation {
 		cols = append(cols, column{Header: "Confirmation", Width: 14})
+	}
+	if fc.excepted {
+		cols = append(cols, column{Header: "Excepted", Width: 9}, column{Header: "Exception", Width: 60})
 	}
 	return append(cols,
 		column{Header: "Secret", Width: 44}, column{Header: "Project number", Width: 15},
@@ -92,6 +96,10 @@ func (w *writer) findingRow(fc findingColumns, f *audit.Finding, isNew bool, dst
 	if fc.confirmation {
 		put(text(f.Confirmation))
 	}
+	if fc.excepted {
+		put(yes(f.Excepted))
+		put(text(exceptionText(f.Exception)))
+	}
 	put(text(f.Secret))
 	put(text(f.ProjectNumber))
 	put(text(strings.Join(f.Folders, ", ")))
@@ -108,9 +116,21 @@ func hasConfirmation(fs []audit.Finding) bool {
 	return false
 }
 
+func hasExcepted(fs []audit.Finding) bool {
+	return slices.ContainsFunc(fs, func(f audit.Finding) bool { return f.Excepted })
+}
+
+// exceptionText names the accepting entry: where, owner, expiry, reason.
+func exceptionText(e *audit.Exception) string {
+	if e == nil {
+		return ""
+	}
+	return e.Where + " (owner " + e.Owner + ", expires " + e.Expires + "): " + e.Reason
+}
+
 func (w *writer) findings() error {
 	fs := w.r.Findings
-	fc := findingColumns{baseline: w.opts.HaveBaseline, confirmation: hasConfirmation(fs)}
+	fc := findingColumns{baseline: w.opts.HaveBaseline, confirmation: hasConfirmation(fs), excepted: hasExcepted(fs)}
 	names, err := w.writeTable(table{
 		Base: findingsSheet, TableName: "Findings", Columns: fc.columns(), Rows: len(fs),
 		Row: func(i int, dst []any) {
@@ -129,7 +149,7 @@ func (w *writer) resolved() error {
 		return nil
 	}
 	base := w.opts.Baseline
-	fc := findingColumns{confirmation: hasConfirmation(base)}
+	fc := findingColumns{confirmation: hasConfirmation(base), excepted: hasExcepted(base)}
 	_, err := w.writeTable(table{
 		Base: resolvedSheet, TableName: "Resolved", Columns: fc.columns(), Rows: len(w.diff.resolved),
 		Row: func(i int, dst []any) {
