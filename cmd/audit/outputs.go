@@ -184,18 +184,18 @@ func workbookURL(c OutputConfig, s audit.Summary) string {
 func toSCC(ctx context.Context, c OutputConfig, res audit.Result, log *slog.Logger) error {
 	client, err := securitycenter.NewClient(ctx, grpcOptions(sccHostEnv)...)
 	if err != nil {
-		return fmt.Errorf("Security Command Center %s: %w", c.SCCSource, err)
+		return fmt.Errorf("writing to Security Command Center source %s: %w", c.SCCSource, err)
 	}
 	defer client.Close()
 	sink, err := scc.New(client, scc.Config{Source: c.SCCSource, WorkbookURL: workbookURL(c, res.Summary), WritesPerMinute: c.SCCWritesPerMinute, Logger: log})
 	if err != nil {
-		return fmt.Errorf("Security Command Center %s: %w", c.SCCSource, err)
+		return fmt.Errorf("writing to Security Command Center source %s: %w", c.SCCSource, err)
 	}
 	st, err := sink.Write(ctx, res)
 	log.Info("findings written to Security Command Center", "source", c.SCCSource, "written", st.Written, "created", st.Created,
 		"updated", st.Updated, "unchanged", st.Unchanged, "reactivated", st.Reactivated, "deactivated", st.Deactivated, "failed", st.Failed)
 	if err != nil {
-		return fmt.Errorf("Security Command Center %s: %w", c.SCCSource, err)
+		return fmt.Errorf("writing to Security Command Center source %s: %w", c.SCCSource, err)
 	}
 	return nil
 }
