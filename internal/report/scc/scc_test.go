@@ -335,3 +335,29 @@ func TestFindingIDAndSource(t *testing.T) {
 		}
 	}
 }
+
+func TestSeverity(t *testing.T) {
+	for in, want := range map[audit.Severity]securitycenterpb.Finding_Severity{
+		audit.Critical: securitycenterpb.Finding_CRITICAL,
+		audit.High:     securitycenterpb.Finding_HIGH,
+		audit.Medium:   securitycenterpb.Finding_MEDIUM,
+		audit.Low:      securitycenterpb.Finding_LOW,
+		audit.Info:     securitycenterpb.Finding_LOW, // SCC has no INFO
+	} {
+		if got := severity(in); got != want {
+			t.Errorf("severity(%s) = %v, want %v", in, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		f    audit.Finding
+		want bool
+	}{
+		{audit.Finding{Kind: audit.DeployerCannotReadImage, Severity: audit.Medium}, true},
+		{audit.Finding{Kind: audit.ImageOutsideOrganization, Severity: audit.Info}, true},
+		{audit.Finding{Kind: "REMOTE_REPO_SECRET_NOT_FOUND", Severity: audit.Low}, false},
+	} {
+		if got := Eligible(&tc.f); got != tc.want {
+			t.Errorf("Eligible(%s %s) = %v, want %v", tc.f.Kind, tc.f.Severity, got, tc.want)
+		}
+	}
+}
