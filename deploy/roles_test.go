@@ -83,6 +83,18 @@ func (s snapshot) role(t *testing.T, name string) (role, bool) {
 	return role{}, false
 }
 
+// customRole reads the permissions setup.sh gives the custom role id.
+func customRole(t *testing.T, calls [][]string, id string) []string {
+	t.Helper()
+	for _, c := range calls {
+		if strings.HasPrefix(strings.Join(c, " "), "gcloud iam roles create "+id+" ") {
+			return strings.Split(flag(c, "permissions"), ",")
+		}
+	}
+	t.Fatalf("setup.sh creates no custom role %s", id)
+	return nil
+}
+
 // customRolePerms reads the permissions setup.sh gives its custom role.
 func customRolePerms(t *testing.T, calls [][]string) []string {
 	t.Helper()
@@ -100,7 +112,7 @@ func customRolePerms(t *testing.T, calls [][]string) []string {
 // permissions its work needs are there and that nothing it must not do is.
 func TestRolesHoldWhatEachIdentityNeeds(t *testing.T) {
 	roles := predefinedRoles(t)
-	calls, _ := runSetup(t, "ENABLE_DENY_POLICIES=true", "ENABLE_CONFIRM=true")
+	calls, _ := runSetup(t, "ENABLE_DENY_POLICIES=true", "ENABLE_CONFIRM=true", "ENABLE_SCC=true", "NOTIFY_TOPIC=runaudit-changes")
 	custom := customRolePerms(t, calls)
 	perms := map[string]map[string]bool{}
 	for _, g := range grantsOf(t, calls) {
@@ -110,7 +122,7 @@ func TestRolesHoldWhatEachIdentityNeeds(t *testing.T) {
 		}
 		var ps []string
 		if strings.HasPrefix(g.Role, "organizations/") {
-			ps = custom
+			ps = customRole(t, calls, g.Role[strings.LastIndex(g.Role, "/")+1:])
 		} else {
 			r, ok := roles.role(t, g.Role)
 			if !ok {
@@ -137,6 +149,8 @@ func TestRolesHoldWhatEachIdentityNeeds(t *testing.T) {
 			"storage.objects.create",                        // the workbook
 			"iam.denypolicies.list", "iam.denypolicies.get", // ENABLE_DENY_POLICIES
 			"run.jobs.getIamPolicy", "resourcemanager.projects.getIamPolicy", // ENABLE_CONFIRM
+			"securitycenter.findings.list", "securitycenter.findings.update", "securitycenter.findings.setState", // ENABLE_SCC
+			"pubsub.topics.publish", // NOTIFY_TOPIC
 		},
 		"deployer": {
 			"run.jobs.create", "run.jobs.update", "run.jobs.get",
@@ -165,7 +179,7 @@ func TestRolesHoldWhatEachIdentityNeeds(t *testing.T) {
 			}
 		}
 	}
-	for _, p := range []string{"run.jobs.update", "run.services.update", "run.jobs.run", "storage.objects.delete", "storage.objects.get", "artifactregistry.repositories.uploadArtifacts", "iam.serviceAccounts.actAs"} {
+	for _, p := range []string{"securitycenter.findings.setMute", "securitycenter.findings.bulkMuteUpdate", "run.jobs.update", "run.services.update", "run.jobs.run", "storage.objects.delete", "storage.objects.get", "artifactregistry.repositories.uploadArtifacts", "iam.serviceAccounts.actAs"} {
 		if perms["runtime"][p] {
 			t.Errorf("runtime holds %s", p)
 		}

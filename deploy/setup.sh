@@ -27,6 +27,11 @@
 #   SCHEDULE, TIME_ZONE   when the job runs ("0 3 * * *", Etc/UTC)
 #   ENABLE_DENY_POLICIES  true: let the job read IAM deny policies (false)
 #   ENABLE_CONFIRM        true: let the job ask Policy Troubleshooter (false)
+#   ENABLE_SCC            true: write findings to a Security Command Center
+#                         source, created once, named SCC_SOURCE_NAME (false)
+#   SCC_SOURCE_NAME       display name of that source (runaudit)
+#   NOTIFY_TOPIC          Pub/Sub topic id in PROJECT_ID for change notices,
+#                         created if missing (empty: no notices)
 #   SKIP_BUILD            true: do not run the first build (false)
 set -euo pipefail
 
@@ -48,6 +53,9 @@ TIME_ZONE="${TIME_ZONE:-Etc/UTC}"
 ENABLE_DENY_POLICIES="${ENABLE_DENY_POLICIES:-false}"
 ENABLE_CONFIRM="${ENABLE_CONFIRM:-false}"
 SKIP_BUILD="${SKIP_BUILD:-false}"
+ENABLE_SCC="${ENABLE_SCC:-false}"
+SCC_SOURCE_NAME="${SCC_SOURCE_NAME:-runaudit}"
+NOTIFY_TOPIC="${NOTIFY_TOPIC:-}"
 
 # The three identities. Each does one thing.
 RUNTIME_SA="runaudit-job@${PROJECT_ID}.iam.gserviceaccount.com"         # runs the audit
@@ -65,7 +73,7 @@ run() {
 # grant SCOPE MEMBER ROLE REASON: the one way this script grants a role, so
 # that every grant names the narrowest resource it applies to and says why.
 # SCOPE: organization | project | repository | dataset | bucket | job |
-# serviceaccount:EMAIL.
+# topic | serviceaccount:EMAIL.
 grant() {
 	local scope="$1" member="$2" role="$3" reason="$4"
 	echo "# grant $role to $member on $scope: $reason"
@@ -97,6 +105,10 @@ grant() {
 			--project="$PROJECT_ID" --region="$REGION" \
 			--member="$member" --role="$role" --quiet >/dev/null
 		;;
+	topic)
+		run gcloud pubsub topics add-iam-policy-binding "$NOTIFY_TOPIC" --project="$PROJECT_ID" \
+			--member="$member" --role="$role" --quiet >/dev/null
+		;;
 	serviceaccount:*)
 		run gcloud iam service-accounts add-iam-policy-binding "${scope#serviceaccount:}" \
 			--project="$PROJECT_ID" --member="$member" --role="$role" --quiet >/dev/null
@@ -117,6 +129,8 @@ apis=(run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.c
 	storage.googleapis.com iam.googleapis.com cloudresourcemanager.googleapis.com
 	logging.googleapis.com cloudidentity.googleapis.com)
 if [[ "$ENABLE_CONFIRM" == true ]]; then apis+=(policytroubleshooter.googleapis.com); fi
+if [[ "$ENABLE_SCC" == true ]]; then apis+=(securitycenter.googleapis.com); fi
+if [[ -n "$NOTIFY_TOPIC" ]]; then apis+=(pubsub.googleapis.com); fi
 run gcloud services enable "${apis[@]}" --project="$PROJECT_ID"
 
 echo "== 2. Service accounts"
@@ -139,6 +153,35 @@ fi
 if ! exists gcloud storage buckets describe "gs://$BUCKET"; then
 	run gcloud storage buckets create "gs://$BUCKET" --project="$PROJECT_ID" --location="$REGION" \
 		--uniform-bucket-level-access --public-access-prevention
+fi
+
+# The Security Command Center source, created once: gcloud can describe
+# sources but not create them, so the create is the API's
+# organizations.sources.create (needs Security Center Sources Admin).
+SCC_SOURCE=""
+if [[ "$ENABLE_SCC" == true ]]; then
+	SCC_SOURCE="$(gcloud scc sources describe "$ORG_ID" --source-display-name="$SCC_SOURCE_NAME" --format='value(name)' 2>/dev/null || true)"
+	if [[ -z "$SCC_SOURCE" ]]; then
+		echo "+ POST https://securitycenter.googleapis.com/v2/organizations/$ORG_ID/sources (displayName $SCC_SOURCE_NAME)"
+		SCC_SOURCE="$(curl -fsS -X POST "https://securitycenter.googleapis.com/v2/organizations/$ORG_ID/sources" \
+			-H "Authorization: Bearer $(gcloud auth print-access-token)" \
+			-H "x-goog-user-project: $PROJECT_ID" -H "Content-Type: application/json" \
+			-d "{\"displayName\": \"$SCC_SOURCE_NAME\", \"description\": \"runaudit: Cloud Run deployers and service agents that cannot read their images\"}" |
+			sed -n 's|.*"name": *"\(organizations/[0-9]*/sources/[0-9]*\)".*|\1|p')"
+	fi
+	SCC_SOURCE="${SCC_SOURCE%%/locations/*}"
+	[[ "$SCC_SOURCE" =~ ^organizations/[0-9]+/sources/[0-9]+$ ]] || {
+		echo "could not find or create the Security Command Center source '$SCC_SOURCE_NAME' (got '$SCC_SOURCE')" >&2
+		exit 1
+	}
+	echo "# Security Command Center source: $SCC_SOURCE"
+fi
+NOTIFY_TOPIC_NAME=""
+if [[ -n "$NOTIFY_TOPIC" ]]; then
+	if ! exists gcloud pubsub topics describe "$NOTIFY_TOPIC" --project="$PROJECT_ID"; then
+		run gcloud pubsub topics create "$NOTIFY_TOPIC" --project="$PROJECT_ID"
+	fi
+	NOTIFY_TOPIC_NAME="projects/$PROJECT_ID/topics/$NOTIFY_TOPIC"
 fi
 
 echo "== 4. The job's service account: read the organization, write results"
@@ -174,6 +217,26 @@ if [[ "$ENABLE_CONFIRM" == true ]]; then
 		"read the IAM policies Policy Troubleshooter needs to confirm a finding"
 fi
 
+if [[ "$ENABLE_SCC" == true ]]; then
+	# Only what the sink calls: ListFindings, CreateFinding/UpdateFinding,
+	# SetFindingState. roles/securitycenter.findingsEditor would add muting
+	# (which the team owns) and ~20 other permissions. Granted on the
+	# organization: gcloud has no per-source IAM binding.
+	perms=securitycenter.findings.list,securitycenter.findings.update,securitycenter.findings.setState
+	if exists gcloud iam roles describe runauditSccWriter --organization="$ORG_ID"; then
+		run gcloud iam roles update runauditSccWriter --organization="$ORG_ID" --permissions="$perms" --quiet >/dev/null
+	else
+		run gcloud iam roles create runauditSccWriter --organization="$ORG_ID" \
+			--title="runaudit SCC findings writer" --stage=GA --permissions="$perms" >/dev/null
+	fi
+	grant organization "$runtime" "organizations/$ORG_ID/roles/runauditSccWriter" \
+		"list, create, update and set the state of findings in the runaudit Security Command Center source; never mute"
+fi
+if [[ -n "$NOTIFY_TOPIC" ]]; then
+	grant topic "$runtime" roles/pubsub.publisher \
+		"publish one change notice per run to this topic only (pubsub.topics.publish)"
+fi
+
 echo "== 5. The deployer (Cloud Build's service account)"
 deployer="serviceAccount:$DEPLOYER_SA"
 grant project "$deployer" roles/run.developer \
@@ -189,7 +252,7 @@ echo "== 6. The first build: test, build, push, deploy the job"
 if [[ "$SKIP_BUILD" != true ]]; then
 	run gcloud builds submit . --project="$PROJECT_ID" --config=cloudbuild.yaml \
 		--service-account="projects/$PROJECT_ID/serviceAccounts/$DEPLOYER_SA" \
-		--substitutions="_REGION=$REGION,_REPOSITORY=$REPOSITORY,_JOB=$JOB,_ORG=$ORG_ID,_DATASET=$DATASET,_BUCKET=$BUCKET,_REPORT_PREFIX=$REPORT_PREFIX"
+		--substitutions="_REGION=$REGION,_REPOSITORY=$REPOSITORY,_JOB=$JOB,_ORG=$ORG_ID,_DATASET=$DATASET,_BUCKET=$BUCKET,_REPORT_PREFIX=$REPORT_PREFIX,_SCC_SOURCE=$SCC_SOURCE,_NOTIFY_TOPIC=$NOTIFY_TOPIC_NAME"
 fi
 
 echo "== 7. The nightly schedule"

@@ -49,6 +49,13 @@ done
 exit 0
 `
 
+// fakeCurl records its call like fakeTool and answers as the Security
+// Command Center API answers organizations.sources.create.
+const fakeCurl = `#!/usr/bin/env bash
+{ printf '%s' "$(basename "$0")"; printf '\x1f%s' "$@"; printf '\n'; } >>"$FAKE_LOG"
+printf '{\n  "name": "organizations/` + testOrg + `/sources/5550001",\n  "displayName": "runaudit"\n}\n'
+`
+
 // runSetup runs deploy/setup.sh with gcloud and bq replaced by recorders
 // and returns the commands it ran and its output.
 func runSetup(t *testing.T, env ...string) ([][]string, string) {
@@ -61,6 +68,9 @@ func runSetup(t *testing.T, env ...string) ([][]string, string) {
 		if err := os.WriteFile(filepath.Join(bin, tool), []byte(fakeTool), 0o755); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := os.WriteFile(filepath.Join(bin, "curl"), []byte(fakeCurl), 0o755); err != nil {
+		t.Fatal(err)
 	}
 	log := filepath.Join(t.TempDir(), "calls")
 	cmd := exec.Command("bash", "deploy/setup.sh")
@@ -131,6 +141,9 @@ func grantsOf(t *testing.T, calls [][]string) []grant {
 				g.Resource = flag(c, "project") + "/" + flag(c, "region") + "/" + g.Resource
 			case "iam service-accounts":
 				g.Kind = "serviceaccount"
+			case "pubsub topics":
+				g.Kind = "topic"
+				g.Resource = flag(c, "project") + "/" + g.Resource
 			default:
 				t.Fatalf("unknown binding command %q", words)
 			}
@@ -157,6 +170,8 @@ var allowed = []struct {
 	{"runtime", "roles/storage.objectCreator", "bucket", true, "upload reports, without read or delete"},
 	{"runtime", "roles/iam.denyReviewer", "organization", false, "read deny policies (ENABLE_DENY_POLICIES)"},
 	{"runtime", "organizations/" + testOrg + "/roles/runauditTroubleshooter", "organization", false, "getIamPolicy for Policy Troubleshooter (ENABLE_CONFIRM)"},
+	{"runtime", "organizations/" + testOrg + "/roles/runauditSccWriter", "organization", false, "write findings to the SCC source, never mute (ENABLE_SCC)"},
+	{"runtime", "roles/pubsub.publisher", "topic", false, "publish change notices to the one topic (NOTIFY_TOPIC)"},
 	{"deployer", "roles/run.developer", "project", true, "create and update the job"},
 	{"deployer", "roles/iam.serviceAccountUser", "serviceaccount", true, "actAs the runtime service account only"},
 	{"deployer", "roles/artifactregistry.writer", "repository", true, "push, and downloadArtifacts that Cloud Run checks on deploy"},
@@ -181,6 +196,7 @@ func checkGrants(gs []grant, optional bool) []error {
 		"bucket":         "gs://" + testProject + "-runaudit-reports",
 		"job":            testProject + "/" + testRegion + "/runaudit",
 		"serviceaccount": "runaudit-job@" + testProject + ".iam.gserviceaccount.com",
+		"topic":          testProject + "/runaudit-changes",
 	}
 	seen := map[int]bool{}
 	for _, g := range gs {
@@ -224,7 +240,7 @@ func TestSetupGrants(t *testing.T) {
 		t.Run(fmt.Sprintf("optional=%v", optional), func(t *testing.T) {
 			var env []string
 			if optional {
-				env = []string{"ENABLE_DENY_POLICIES=true", "ENABLE_CONFIRM=true"}
+				env = []string{"ENABLE_DENY_POLICIES=true", "ENABLE_CONFIRM=true", "ENABLE_SCC=true", "NOTIFY_TOPIC=runaudit-changes"}
 			}
 			calls, out := runSetup(t, env...)
 			gs := grantsOf(t, calls)

@@ -88,9 +88,11 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stdout, stderr
 	}
 	confirmFindings(ctx, cfg, res.Findings, log)
 	inv.Gaps = append(inv.Gaps, accuracyGaps(cfg)...)
+	exceptions := cfg.Output.applyExceptions(res.Findings, started)
 	res.Coverage = audit.Coverage(inv)
 	res.Summary.FinishedAt = time.Now().UTC()
 	audit.Summarize(&res.Summary, inv, res.Findings)
+	res.Summary.Exceptions = exceptions
 
 	if stopped {
 		res.Summary.Status = "interrupted"

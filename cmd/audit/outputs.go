@@ -7,14 +7,20 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
+	"cloud.google.com/go/pubsub/v2"
+	securitycenter "cloud.google.com/go/securitycenter/apiv2"
 	"cloud.google.com/go/storage"
 
 	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/runaudit/runaudit/internal/exceptions"
 	"github.com/runaudit/runaudit/internal/inventory"
 	"github.com/runaudit/runaudit/internal/report"
 	"github.com/runaudit/runaudit/internal/report/bq"
 	"github.com/runaudit/runaudit/internal/report/gcsupload"
+	"github.com/runaudit/runaudit/internal/report/notify"
+	"github.com/runaudit/runaudit/internal/report/scc"
 	"github.com/runaudit/runaudit/internal/report/xlsx"
 )
 
@@ -31,6 +37,14 @@ type OutputConfig struct {
 	BQLocation string
 	// InventoryRows bounds the workbook's Inventory sheet.
 	InventoryRows int
+	// Exceptions is the --exceptions file; exceptions is it parsed, by check.
+	Exceptions string
+	exceptions *exceptions.File
+	// SCCSource is organizations/ORG/sources/ID; SCCWritesPerMinute paces it.
+	SCCSource          string
+	SCCWritesPerMinute int
+	// NotifyTopic is projects/P/topics/T.
+	NotifyTopic string
 }
 
 func (c *OutputConfig) define(fs *flag.FlagSet, def func(name, env string)) {
@@ -48,6 +62,14 @@ func (c *OutputConfig) define(fs *flag.FlagSet, def func(name, env string)) {
 	def("bq-location", "AUDIT_BQ_LOCATION")
 	fs.IntVar(&c.InventoryRows, "workbook-inventory-rows", xlsx.DefaultInventoryRows, "most rows on the workbook's Inventory sheet, worst verdicts first (inventory.jsonl has them all); -1: no bound")
 	def("workbook-inventory-rows", "AUDIT_WORKBOOK_INVENTORY_ROWS")
+	fs.StringVar(&c.Exceptions, "exceptions", "", "YAML file of accepted risks (reason, owner, expires each): matched findings are marked excepted and counted apart from open ones (see examples/exceptions.yaml)")
+	def("exceptions", "AUDIT_EXCEPTIONS")
+	fs.StringVar(&c.SCCSource, "scc-source", "", "organizations/ORG/sources/ID: write actionable and undecided findings to this Security Command Center source (SECURITYCENTER_EMULATOR_HOST for a fake)")
+	def("scc-source", "AUDIT_SCC_SOURCE")
+	fs.IntVar(&c.SCCWritesPerMinute, "scc-writes-per-minute", scc.DefaultWritesPerMinute, "pace of SCC writes (the API allows 1,000 a minute per project)")
+	def("scc-writes-per-minute", "AUDIT_SCC_WRITES_PER_MINUTE")
+	fs.StringVar(&c.NotifyTopic, "notify-topic", "", "projects/P/topics/T: publish one message per run with what is new and resolved since the previous run (from BigQuery when --bq-dataset is set, else --baseline)")
+	def("notify-topic", "AUDIT_NOTIFY_TOPIC")
 }
 
 func (c *OutputConfig) check() error {
@@ -64,7 +86,36 @@ func (c *OutputConfig) check() error {
 			return fmt.Errorf("--bq-dataset: %w", err)
 		}
 	}
+	if c.SCCSource != "" {
+		if err := scc.ParseSource(c.SCCSource); err != nil {
+			return fmt.Errorf("--scc-source: %w", err)
+		}
+	}
+	if c.SCCWritesPerMinute <= 0 {
+		return errors.New("--scc-writes-per-minute must be positive")
+	}
+	if c.NotifyTopic != "" {
+		if _, err := notify.ParseTopic(c.NotifyTopic); err != nil {
+			return fmt.Errorf("--notify-topic: %w", err)
+		}
+	}
+	if c.Exceptions != "" {
+		f, err := exceptions.Load(c.Exceptions)
+		if err != nil {
+			return fmt.Errorf("--exceptions: %w", err)
+		}
+		c.exceptions = f
+	}
 	return nil
+}
+
+// applyExceptions marks the findings the exceptions file accepts at now,
+// and reports on its entries; nil without a file.
+func (c *OutputConfig) applyExceptions(findings []audit.Finding, now time.Time) *audit.ExceptionsReport {
+	if c.exceptions == nil {
+		return nil
+	}
+	return c.exceptions.Apply(findings, now)
 }
 
 // write sends the result to every configured sink. Sinks are independent:
@@ -79,12 +130,14 @@ func write(ctx context.Context, cfg *Config, res audit.Result, log *slog.Logger,
 		errs = append(errs, err)
 	}
 	opts := xlsx.Options{AssetTypes: inventory.AssetTypes, InventoryRows: c.InventoryRows}
+	var previous notify.Previous
 	if c.Baseline != "" {
 		base, err := report.ReadFindings(c.Baseline)
 		if err != nil {
 			return fmt.Errorf("--baseline: %w", err)
 		}
 		opts.Baseline, opts.HaveBaseline, opts.BaselineName = base, true, c.Baseline
+		previous = notify.Previous{Name: "baseline:" + c.Baseline, Findings: base}
 	}
 	book := filepath.Join(c.Dir, WorkbookName)
 	if err := xlsx.Write(book, res, opts); err != nil {
@@ -106,11 +159,79 @@ func write(ctx context.Context, cfg *Config, res audit.Result, log *slog.Logger,
 		}
 	}
 	if c.BQDataset != "" {
-		if err := toBigQuery(ctx, cfg, res, log); err != nil {
+		prev, err := toBigQuery(ctx, cfg, res, log)
+		if err != nil {
+			errs = append(errs, err)
+		} else if prev != nil && c.NotifyTopic != "" {
+			previous = *prev
+		}
+	}
+	if c.SCCSource != "" {
+		if err := toSCC(ctx, cfg, res, log); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.NotifyTopic != "" {
+		if err := publish(ctx, cfg, res, previous, log); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// workbookURL is where a reader opens the uploaded workbook in a browser
+// (signed in to Google Cloud); empty when nothing is uploaded.
+func workbookURL(c OutputConfig, s audit.Summary) string {
+	if c.ReportURI == "" {
+		return ""
+	}
+	bucket, prefix, err := gcsupload.ParseURI(c.ReportURI)
+	if err != nil {
+		return ""
+	}
+	return "https://storage.cloud.google.com/" + bucket + "/" + gcsupload.ObjectDir(prefix, s.StartedAt, s.RunID) + WorkbookName
+}
+
+func toSCC(ctx context.Context, cfg *Config, res audit.Result, log *slog.Logger) error {
+	c := cfg.Output
+	client, err := securitycenter.NewClient(ctx, cfg.googleOptions(apiSCC, grpcOptions(sccHostEnv)...)...)
+	if err != nil {
+		return fmt.Errorf("writing to Security Command Center source %s: %w", c.SCCSource, err)
+	}
+	defer client.Close()
+	sink, err := scc.New(client, scc.Config{Source: c.SCCSource, WorkbookURL: workbookURL(c, res.Summary), WritesPerMinute: c.SCCWritesPerMinute, Logger: log})
+	if err != nil {
+		return fmt.Errorf("writing to Security Command Center source %s: %w", c.SCCSource, err)
+	}
+	st, err := sink.Write(ctx, res)
+	log.Info("findings written to Security Command Center", "source", c.SCCSource, "written", st.Written, "created", st.Created,
+		"updated", st.Updated, "unchanged", st.Unchanged, "reactivated", st.Reactivated, "deactivated", st.Deactivated, "failed", st.Failed)
+	if err != nil {
+		return fmt.Errorf("writing to Security Command Center source %s: %w", c.SCCSource, err)
+	}
+	return nil
+}
+
+// sccHostEnv names a fake Security Command Center, dialled in plaintext.
+const sccHostEnv = "SECURITYCENTER_EMULATOR_HOST"
+
+func publish(ctx context.Context, cfg *Config, res audit.Result, prev notify.Previous, log *slog.Logger) error {
+	c := cfg.Output
+	project, _ := notify.ParseTopic(c.NotifyTopic)
+	// The client honours PUBSUB_EMULATOR_HOST.
+	client, err := pubsub.NewClient(ctx, project, cfg.googleOptions(apiPubSub)...)
+	if err != nil {
+		return fmt.Errorf("notifying %s: %w", c.NotifyTopic, err)
+	}
+	defer client.Close()
+	m := notify.Build(res, prev, 0, workbookURL(c, res.Summary))
+	id, err := notify.Publish(ctx, client, c.NotifyTopic, m)
+	if err != nil {
+		return fmt.Errorf("notifying %s: %w", c.NotifyTopic, err)
+	}
+	log.Info("run change notice published", "topic", c.NotifyTopic, "message_id", id, "previous", m.Previous,
+		"new", m.Counts.New, "resolved", m.Counts.Resolved)
+	return nil
 }
 
 func upload(ctx context.Context, cfg *Config, s audit.Summary, paths []string, log *slog.Logger) error {
@@ -128,20 +249,32 @@ func upload(ctx context.Context, cfg *Config, s audit.Summary, paths []string, l
 	return nil
 }
 
-func toBigQuery(ctx context.Context, cfg *Config, res audit.Result, log *slog.Logger) error {
+// toBigQuery writes the run; with --notify-topic it first reads the
+// previous run's findings to compare with (nil when there is none).
+func toBigQuery(ctx context.Context, cfg *Config, res audit.Result, log *slog.Logger) (*notify.Previous, error) {
 	c := cfg.Output
 	project, dataset, err := bq.ParseDataset(c.BQDataset)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sink, err := bq.New(ctx, bq.Config{Project: project, Dataset: dataset, Location: c.BQLocation, Endpoint: c.BQEndpoint, Logger: log, ClientOptions: cfg.googleOptions(apiBigQuery)})
 	if err != nil {
-		return fmt.Errorf("BigQuery %s: %w", c.BQDataset, err)
+		return nil, fmt.Errorf("BigQuery %s: %w", c.BQDataset, err)
 	}
 	defer sink.Close()
+	var prev *notify.Previous
+	if c.NotifyTopic != "" {
+		runID, findings, err := sink.Previous(ctx, res.Summary)
+		if err != nil {
+			return nil, fmt.Errorf("BigQuery %s: reading the previous run: %w", c.BQDataset, err)
+		}
+		if runID != "" {
+			prev = &notify.Previous{Name: "bigquery:" + runID, Findings: findings}
+		}
+	}
 	if err := sink.Write(ctx, res); err != nil {
-		return fmt.Errorf("BigQuery %s: %w", c.BQDataset, err)
+		return nil, fmt.Errorf("BigQuery %s: %w", c.BQDataset, err)
 	}
 	log.Info("run written to BigQuery", "dataset", sink.Dataset(), "findings", len(res.Findings))
-	return nil
+	return prev, nil
 }

@@ -18,6 +18,8 @@ const (
 	apiCloudIdentity  = "cloudidentity"
 	apiIAM            = "iam"
 	apiTroubleshooter = "policytroubleshooter"
+	apiSCC            = "securitycenter"
+	apiPubSub         = "pubsub"
 )
 
 // defineQuotaProject adds --quota-project. Without it the client libraries

@@ -158,6 +158,33 @@ type Finding struct {
 
 	// container distinguishes per-container findings in the id.
 	container string
+
+	// Excepted is true when an entry of the --exceptions file accepts the
+	// finding; Exception is that entry. An excepted finding is still
+	// written, and counted apart from the open ones.
+	Excepted  bool       `json:"excepted,omitempty"`
+	Exception *Exception `json:"exception,omitempty"`
+}
+
+// Exception is an accepted-risk entry of an exceptions file, as findings
+// and summaries cite it.
+type Exception struct {
+	// Where is FILE:LINE of the entry.
+	Where   string `json:"where"`
+	Reason  string `json:"reason"`
+	Owner   string `json:"owner"`
+	Expires string `json:"expires"`
+}
+
+// Undecided reports whether f is not actionable but could become so: the
+// audit could not decide access. Every sink asks here.
+func (f *Finding) Undecided() bool {
+	return f.Kind.Undecided()
+}
+
+// Open reports whether f is actionable and not excepted.
+func (f *Finding) Open() bool {
+	return f.Kind.Actionable() && !f.Excepted
 }
 
 // ID computes the stable finding id from its identifying fields. extra

@@ -103,6 +103,22 @@ type Summary struct {
 	// Inventory counts what was read, by category (projects, services, jobs,
 	// repositories, secrets, custom_roles, iam_policies, images, …).
 	Inventory map[string]int `json:"inventory"`
+
+	// Excepted counts the findings an exceptions entry accepts; they are
+	// in Findings and the maps too, but never open.
+	Excepted int `json:"excepted"`
+	// Exceptions reports on the --exceptions file, when one was given.
+	Exceptions *ExceptionsReport `json:"exceptions,omitempty"`
+}
+
+// ExceptionsReport says how an exceptions file applied: entries past their
+// expiry (no longer applied: renew or remove them) and entries that matched
+// no finding.
+type ExceptionsReport struct {
+	File      string      `json:"file"`
+	Entries   int         `json:"entries"`
+	Expired   []Exception `json:"expired"`
+	Unmatched []Exception `json:"unmatched"`
 }
 
 // Hang is one thing undecided findings hang on.

@@ -28,6 +28,9 @@ func Summarize(s *Summary, inv *inventory.Inventory, findings []Finding) {
 		s.ByKind[string(f.Kind)]++
 		s.BySeverity[string(f.Severity)]++
 		s.ByProject[f.ProjectID]++
+		if f.Excepted {
+			s.Excepted++
+		}
 		switch {
 		case f.Kind.Actionable():
 			s.Actionable++

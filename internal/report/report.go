@@ -134,6 +134,7 @@ var CSVHeader = []string{
 	"finding_id", "kind", "severity", "resource", "resource_type", "project_id", "project_number",
 	"location", "principal", "image", "repository", "last_deployer", "permission", "secret",
 	"reason", "remediation", "folders", "organization", "confirmation",
+	"excepted", "exception",
 }
 
 // WriteCSV writes findings as CSV, every text cell inert (control and
@@ -149,6 +150,7 @@ func WriteCSV(w io.Writer, findings []audit.Finding) error {
 			f.FindingID, string(f.Kind), string(f.Severity), f.Resource, f.ResourceType, f.ProjectID,
 			f.ProjectNumber, f.Location, f.Principal, f.Image, f.Repository, strconv.FormatBool(f.LastDeployer),
 			f.Permission, f.Secret, f.Reason, f.Remediation, strings.Join(f.Folders, ";"), f.Organization, f.Confirmation,
+			strconv.FormatBool(f.Excepted), exceptionCell(f.Exception),
 		}
 		for i := range rec {
 			rec[i] = SafeCell(Inert(rec[i]))
@@ -159,6 +161,15 @@ func WriteCSV(w io.Writer, findings []audit.Finding) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// exceptionCell names an exception in one cell: where, owner, expiry and
+// reason.
+func exceptionCell(e *audit.Exception) string {
+	if e == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s (owner %s, expires %s): %s", e.Where, e.Owner, e.Expires, e.Reason)
 }
 
 // SafeCell defuses a spreadsheet formula: text starting with = + - @ or a
@@ -223,6 +234,7 @@ func WriteText(w io.Writer, r audit.Result) {
 	for _, h := range s.UndecidedOn {
 		fmt.Fprintf(w, "  %d undecided hang on %s: %s\n", h.Findings, Inert(h.On), h.Fix)
 	}
+	writeExceptions(w, r)
 	var sevs []string
 	for _, sev := range audit.Severities {
 		if n := s.BySeverity[string(sev)]; n > 0 {
@@ -291,4 +303,29 @@ func sourceText(src string) string {
 		return kind + " " + what
 	}
 	return src
+}
+
+// writeExceptions prints the findings an exceptions file accepted, apart
+// from the open ones, and the entries that need attention.
+func writeExceptions(w io.Writer, r audit.Result) {
+	rep := r.Summary.Exceptions
+	if rep == nil && r.Summary.Excepted == 0 {
+		return
+	}
+	open := 0
+	for i := range r.Findings {
+		if r.Findings[i].Open() {
+			open++
+		}
+	}
+	fmt.Fprintf(w, "excepted: %d finding(s) accepted by exceptions; %d actionable still open\n", r.Summary.Excepted, open)
+	if rep == nil {
+		return
+	}
+	for _, e := range rep.Expired {
+		fmt.Fprintf(w, "  expired exception %s (owner %s, expired %s): no longer applied; renew or remove it\n", e.Where, e.Owner, e.Expires)
+	}
+	for _, e := range rep.Unmatched {
+		fmt.Fprintf(w, "  exception %s (owner %s) matches no finding; remove it if the risk is gone\n", e.Where, e.Owner)
+	}
 }

@@ -311,3 +311,52 @@ func TestWriteLocalWritesTheRest(t *testing.T) {
 		}
 	}
 }
+
+func TestExceptedFindings(t *testing.T) {
+	fs := sample()
+	fs = append(fs, fs[0])
+	fs[1].FindingID = "def"
+	fs[1].Excepted = true
+	fs[1].Exception = &audit.Exception{Where: "ex.yaml:3", Reason: "accepted", Owner: "team@x.example", Expires: "2027-01-01"}
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, fs); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	if got := recs[1][col["excepted"]]; got != "false" {
+		t.Errorf("open finding: excepted %q", got)
+	}
+	if got := recs[1][col["exception"]]; got != "" {
+		t.Errorf("open finding: exception %q", got)
+	}
+	if got := recs[2][col["excepted"]]; got != "true" {
+		t.Errorf("excepted finding: excepted %q", got)
+	}
+	if got, want := recs[2][col["exception"]], "ex.yaml:3 (owner team@x.example, expires 2027-01-01): accepted"; got != want {
+		t.Errorf("exception cell %q, want %q", got, want)
+	}
+
+	buf.Reset()
+	WriteText(&buf, audit.Result{Findings: fs, Summary: audit.Summary{Complete: true, Findings: 2, Excepted: 1,
+		Exceptions: &audit.ExceptionsReport{
+			Expired:   []audit.Exception{{Where: "ex.yaml:9", Owner: "a@x.example", Expires: "2026-01-01"}},
+			Unmatched: []audit.Exception{{Where: "ex.yaml:14", Owner: "b@x.example"}},
+		}}})
+	for _, want := range []string{"excepted: 1 finding(s) accepted by exceptions; 1 actionable still open", "expired exception ex.yaml:9", "ex.yaml:14 (owner b@x.example) matches no finding"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, buf.String())
+		}
+	}
+	buf.Reset()
+	WriteText(&buf, audit.Result{Findings: fs[:1], Summary: audit.Summary{Complete: true, Findings: 1}})
+	if strings.Contains(buf.String(), "excepted") {
+		t.Errorf("run without exceptions mentions them:\n%s", buf.String())
+	}
+}

@@ -23,7 +23,12 @@ CREATE TABLE IF NOT EXISTS `${dataset}.findings` (
   remediation STRING OPTIONS (description = "Least-privilege gcloud command that fixes the finding."),
   folders ARRAY<STRING> OPTIONS (description = "Numeric ids of the folders above the project, nearest first."),
   organization STRING OPTIONS (description = "Numeric id of the organization."),
-  confirmation STRING OPTIONS (description = "Policy Troubleshooter verdict when --confirm ran: CONFIRMED, CONTRADICTED, UNKNOWN_CONDITIONAL or UNKNOWN.")
+  confirmation STRING OPTIONS (description = "Policy Troubleshooter verdict when --confirm ran: CONFIRMED, CONTRADICTED, UNKNOWN_CONDITIONAL or UNKNOWN."),
+  excepted BOOL OPTIONS (description = "True when an --exceptions entry accepts the finding: written, but not open."),
+  exception_where STRING OPTIONS (description = "The accepting exceptions entry, as FILE:LINE."),
+  exception_reason STRING OPTIONS (description = "Why the risk is accepted, from the exceptions entry."),
+  exception_owner STRING OPTIONS (description = "Who owns the accepted risk, from the exceptions entry."),
+  exception_expires STRING OPTIONS (description = "When the exceptions entry stops applying, as written in the file.")
 )
 PARTITION BY run_date
 CLUSTER BY kind, severity, project_id, finding_id

@@ -22,7 +22,11 @@ CREATE TABLE IF NOT EXISTS `${dataset}.runs` (
   by_severity ARRAY<STRUCT<severity STRING, findings INT64>> OPTIONS (description = "Findings by severity."),
   by_project ARRAY<STRUCT<project_id STRING, findings INT64>> OPTIONS (description = "Findings by project id."),
   inventory ARRAY<STRUCT<category STRING, items INT64>> OPTIONS (description = "What was read, by category (projects, services, jobs, repositories, images, ...)."),
-  loaded_at TIMESTAMP OPTIONS (description = "When the sink wrote the run.")
+  loaded_at TIMESTAMP OPTIONS (description = "When the sink wrote the run."),
+  excepted_findings INT64 OPTIONS (description = "Findings an --exceptions entry accepts (counted in findings, never open)."),
+  open_findings INT64 OPTIONS (description = "Actionable findings no exceptions entry accepts."),
+  expired_exceptions INT64 OPTIONS (description = "Exceptions entries past their expiry, no longer applied: renew or remove them."),
+  unmatched_exceptions INT64 OPTIONS (description = "Exceptions entries that matched no finding.")
 )
 PARTITION BY run_date
 OPTIONS (description = "runaudit: one row per audit run (at most one per run_date).");

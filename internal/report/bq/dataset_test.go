@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/civil"
+	bqv2 "google.golang.org/api/bigquery/v2"
 	"google.golang.org/api/iterator"
 )
 
@@ -168,9 +170,82 @@ func TestNewReportsMissingColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = New(ctx, Config{Project: emulatorProject, Dataset: ds, Endpoint: endpoint})
-	want := "table " + emulatorProject + "." + ds + ".findings lacks columns actionable, confirmation"
+	// actionable is REQUIRED: it cannot be added; confirmation (nullable)
+	// was added, so it is no longer named.
+	want := "table " + emulatorProject + "." + ds + ".findings lacks columns actionable that this version writes"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("New: %v; want an error containing %q", err, want)
+	}
+}
+
+// A table created before the exception columns existed gets them: New
+// patches its schema through the tables API with the old columns followed
+// by the new nullable ones, as BigQuery documents for adding columns. The
+// emulator accepts the patch but does not apply it to its storage (it also
+// lacks ALTER TABLE ADD COLUMN), so this test checks the request sent, not
+// the table after it.
+func TestNewAddsNullableColumns(t *testing.T) {
+	endpoint := emulator(t)
+	s := newSink(t, endpoint)
+	ctx := context.Background()
+	added := map[string][]string{
+		tableFindings: {"excepted", "exception_where", "exception_reason", "exception_owner", "exception_expires"},
+		tableRuns:     {"excepted_findings", "open_findings", "expired_exceptions", "unmatched_exceptions"},
+	}
+	types := map[string]string{"excepted": "BOOLEAN", "exception_where": "STRING", "excepted_findings": "INTEGER"}
+	for tbl, cols := range added {
+		// One older table per dataset: New stops at the first table it
+		// cannot bring up to date.
+		ds := testDataset(t) + "_" + tbl
+		if err := s.client.Dataset(ds).Create(ctx, &bigquery.DatasetMetadata{Location: "US"}); err != nil {
+			t.Fatal(err)
+		}
+		md, err := s.client.Dataset(s.dataset).Table(tbl).Metadata(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := slices.DeleteFunc(slices.Clone(md.Schema), func(f *bigquery.FieldSchema) bool { return slices.Contains(cols, f.Name) })
+		if len(old) != len(md.Schema)-len(cols) {
+			t.Fatalf("%s: the columns to drop are not all in the DDL", tbl)
+		}
+		if err := s.client.Dataset(ds).Table(tbl).Create(ctx, &bigquery.TableMetadata{Schema: old}); err != nil {
+			t.Fatal(err)
+		}
+		p := newProxy(t, endpoint)
+		if again, err := New(ctx, Config{Project: emulatorProject, Dataset: ds, Endpoint: p.URL()}); err == nil {
+			again.Close()
+		}
+		patches := 0
+		for _, r := range p.requests() {
+			if r.Method != http.MethodPatch {
+				continue
+			}
+			patches++
+			if !strings.HasSuffix(r.Path, "/tables/"+tbl) {
+				t.Errorf("patch of %s, want only %s", r.Path, tbl)
+				continue
+			}
+			var body bqv2.Table
+			if err := json.Unmarshal(r.Body, &body); err != nil {
+				t.Fatalf("patch of %s: %v", tbl, err)
+			}
+			var names []string
+			for _, f := range body.Schema.Fields {
+				names = append(names, f.Name)
+				if want, ok := types[f.Name]; ok && f.Type != want {
+					t.Errorf("%s.%s patched as %s, want %s", tbl, f.Name, f.Type, want)
+				}
+				if slices.Contains(cols, f.Name) && (f.Mode == "REQUIRED" || f.Description == "") {
+					t.Errorf("%s.%s added as %q or without a description", tbl, f.Name, f.Mode)
+				}
+			}
+			if want := rowColumns(tbl); !slices.Equal(names, want) {
+				t.Errorf("patch of %s has columns\n %v\nwant\n %v", tbl, names, want)
+			}
+		}
+		if patches != 1 {
+			t.Errorf("%s: %d schema patches, want 1", tbl, patches)
+		}
 	}
 }
 

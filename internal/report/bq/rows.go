@@ -58,6 +58,10 @@ type runRow struct {
 	ByProject          []projectCount  `json:"by_project"`
 	Inventory          []categoryCount `json:"inventory"`
 	LoadedAt           *string         `json:"loaded_at"`
+	ExceptedFindings   int             `json:"excepted_findings"`
+	OpenFindings       int             `json:"open_findings"`
+	ExpiredExceptions  int             `json:"expired_exceptions"`
+	UnmatchedExcepts   int             `json:"unmatched_exceptions"`
 }
 
 type gapRow struct {
@@ -114,6 +118,11 @@ type findingRow struct {
 	Folders       []string `json:"folders"`
 	Organization  string   `json:"organization"`
 	Confirmation  string   `json:"confirmation"`
+	Excepted      bool     `json:"excepted"`
+	ExceptWhere   string   `json:"exception_where"`
+	ExceptReason  string   `json:"exception_reason"`
+	ExceptOwner   string   `json:"exception_owner"`
+	ExceptExpires string   `json:"exception_expires"`
 }
 
 type inventoryRow struct {
@@ -171,10 +180,17 @@ func encode(res audit.Result, loadedAt time.Time) (*batch, error) {
 	b := &batch{runID: s.RunID, runDate: RunDate(s), data: map[string][]byte{}, rows: map[string]int{},
 		encoders: map[string]*json.Encoder{}, buffers: map[string]*bytes.Buffer{}}
 
-	actionable := 0
-	for _, f := range res.Findings {
+	actionable, excepted, open := 0, 0, 0
+	for i := range res.Findings {
+		f := &res.Findings[i]
 		if f.Kind.Actionable() {
 			actionable++
+		}
+		if f.Excepted {
+			excepted++
+		}
+		if f.Open() {
+			open++
 		}
 	}
 	run := runRow{
@@ -200,6 +216,11 @@ func encode(res audit.Result, loadedAt time.Time) (*batch, error) {
 		ByProject:          []projectCount{},
 		Inventory:          []categoryCount{},
 		LoadedAt:           timestamp(loadedAt),
+		ExceptedFindings:   excepted,
+		OpenFindings:       open,
+	}
+	if x := s.Exceptions; x != nil {
+		run.ExpiredExceptions, run.UnmatchedExcepts = len(x.Expired), len(x.Unmatched)
 	}
 	for _, g := range s.Gaps {
 		run.Gaps = append(run.Gaps, gapRow{Scope: g.Scope, AssetType: g.AssetType, Reason: g.Reason})
@@ -250,7 +271,8 @@ func encode(res audit.Result, loadedAt time.Time) (*batch, error) {
 			Folders:       nonNil(f.Folders),
 			Organization:  f.Organization,
 			Confirmation:  f.Confirmation,
-		})
+			Excepted:      f.Excepted,
+		}.withException(f.Exception))
 		if err != nil {
 			return nil, err
 		}
@@ -308,6 +330,14 @@ func encode(res audit.Result, loadedAt time.Time) (*batch, error) {
 		}
 	}
 	return b.finish(), nil
+}
+
+// withException fills the exception columns.
+func (r findingRow) withException(e *audit.Exception) findingRow {
+	if e != nil {
+		r.ExceptWhere, r.ExceptReason, r.ExceptOwner, r.ExceptExpires = e.Where, e.Reason, e.Owner, e.Expires
+	}
+	return r
 }
 
 func (b *batch) add(table string, row any) error {

@@ -87,9 +87,11 @@ type Sink struct {
 // views exist, from the DDL in sql/: it creates the dataset and the tables
 // that are missing (an existing table is left as it is) and applies every
 // view again (CREATE OR REPLACE VIEW), so running it again changes nothing
-// but the views' text. It fails when an existing table lacks a column the
+// but the views' text. It fails when an existing table lacks a REQUIRED column the
 // sink writes (a table created by an older version): add the column rather
-// than lose data. The jobs of a later Write run in the dataset's location.
+// than lose data; nullable columns added by a later version are added to
+// the table (a schema patch). The jobs of a later Write run in the
+// dataset's location.
 func New(ctx context.Context, cfg Config) (*Sink, error) {
 	if err := validate(cfg.Project, cfg.Dataset); err != nil {
 		return nil, err
@@ -237,15 +239,35 @@ func (s *Sink) readColumns(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("reading table %s.%s: %w", s.Dataset(), t, err)
 		}
-		have := map[string]bool{}
-		for _, f := range md.Schema {
-			s.columns[t] = append(s.columns[t], f.Name)
-			have[f.Name] = true
-		}
 		var missing []string
-		for _, c := range rowColumns(t) {
-			if !have[c] {
-				missing = append(missing, c)
+		for attempt := 0; ; attempt++ {
+			have := map[string]bool{}
+			s.columns[t] = nil
+			for _, f := range md.Schema {
+				s.columns[t] = append(s.columns[t], f.Name)
+				have[f.Name] = true
+			}
+			missing = nil
+			for _, c := range rowColumns(t) {
+				if !have[c] {
+					missing = append(missing, c)
+				}
+			}
+			if len(missing) == 0 || attempt > 0 {
+				break
+			}
+			// A table made by an older version: add what can be added,
+			// then read the table again.
+			left, err := s.addColumns(ctx, md, t, missing)
+			if err != nil {
+				return err
+			}
+			if len(left) > 0 {
+				missing = left
+				break
+			}
+			if md, err = s.client.Dataset(s.dataset).Table(t).Metadata(ctx); err != nil {
+				return fmt.Errorf("reading table %s.%s: %w", s.Dataset(), t, err)
 			}
 		}
 		if len(missing) > 0 {

@@ -348,3 +348,49 @@ func assertNoStaging(t *testing.T, s *Sink) {
 		"inventory", "latest_changes", "latest_findings", "latest_inventory", "remediation_progress", "run_sequence", "runs"}
 	wantRows(t, "dataset objects", names, want)
 }
+
+// Previous finds the latest run of an earlier date, whatever the current
+// one holds, and reads its findings back with what a change notice needs.
+func TestPrevious(t *testing.T) {
+	s := newSink(t, emulator(t))
+	ctx := context.Background()
+	if id, fs, err := s.Previous(ctx, night(1, "", true).Summary); err != nil || id != "" || fs != nil {
+		t.Fatalf("empty dataset: %q %v %v", id, fs, err)
+	}
+	mustWrite(t, s, night(1, "", true, "A", "B"))
+	n2 := night(2, "", true, "A", "C", "E")
+	n2.Findings[1].Excepted = true
+	n2.Findings[1].Exception = &audit.Exception{Where: "x.yaml:2", Reason: "r", Owner: "o", Expires: "2027-01-01"}
+	mustWrite(t, s, n2)
+	// A run of day 3, and a rerun of day 2: both compare with the run before their date.
+	for _, tc := range []struct {
+		cur    audit.Summary
+		wantID string
+		want   []audit.Finding
+	}{
+		{night(3, "", true).Summary, "nightly-2026-03-02", n2.Findings},
+		{night(2, "-again", true).Summary, "nightly-2026-03-01", night(1, "", true, "A", "B").Findings},
+	} {
+		id, fs, err := s.Previous(ctx, tc.cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id != tc.wantID {
+			t.Errorf("previous of %s: %q, want %q", tc.cur.RunID, id, tc.wantID)
+		}
+		got := map[string]audit.Finding{}
+		for _, f := range fs {
+			got[f.FindingID] = f
+		}
+		if len(got) != len(tc.want) {
+			t.Errorf("previous of %s: %d findings, want %d", tc.cur.RunID, len(got), len(tc.want))
+		}
+		for _, w := range tc.want {
+			g := got[w.FindingID]
+			if g.Kind != w.Kind || g.Severity != w.Severity || g.Resource != w.Resource || g.ProjectID != w.ProjectID ||
+				g.Principal != w.Principal || g.Repository != w.Repository || g.Excepted != w.Excepted {
+				t.Errorf("finding %s read back as %+v, want %+v", w.FindingID, g, w)
+			}
+		}
+	}
+}

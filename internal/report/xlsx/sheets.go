@@ -46,6 +46,7 @@ func (w *writer) severityCell(s audit.Severity) any {
 type findingColumns struct {
 	baseline     bool // "New since baseline"
 	confirmation bool // Policy Troubleshooter verdicts
+	excepted     bool // accepted by an exceptions entry
 }
 
 // findingColumn is one column of the Findings and Resolved sheets: its
@@ -71,6 +72,10 @@ var findingColumnList = []findingColumn{
 	{column{Header: "Reason", Max: 44, Wrap: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Reason) }},
 	{column{Header: "New since baseline", Max: 10}, func(fc findingColumns) bool { return fc.baseline }, func(_ *writer, _ *audit.Finding, isNew bool) any { return yes(isNew) }},
 	{column{Header: "Confirmation", Max: 14}, func(fc findingColumns) bool { return fc.confirmation }, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Confirmation) }},
+	{column{Header: "Excepted", Max: 9}, func(fc findingColumns) bool { return fc.excepted }, func(_ *writer, f *audit.Finding, _ bool) any { return yes(f.Excepted) }},
+	{column{Header: "Exception", Max: 40, Wrap: true}, func(fc findingColumns) bool { return fc.excepted }, func(_ *writer, f *audit.Finding, _ bool) any {
+		return text(exceptionText(f.Exception))
+	}},
 	// On screen only: the fix prints on the Remediation sheet, grouped.
 	{column{Header: "Remediation", Max: 60, Wrap: true, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Remediation) }},
 	{column{Header: "Location", Max: 14, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Location) }},
@@ -122,9 +127,21 @@ func hasConfirmation(fs []audit.Finding) bool {
 	return false
 }
 
+func hasExcepted(fs []audit.Finding) bool {
+	return slices.ContainsFunc(fs, func(f audit.Finding) bool { return f.Excepted })
+}
+
+// exceptionText names the accepting entry: where, owner, expiry, reason.
+func exceptionText(e *audit.Exception) string {
+	if e == nil {
+		return ""
+	}
+	return e.Where + " (owner " + e.Owner + ", expires " + e.Expires + "): " + e.Reason
+}
+
 func (w *writer) findings() error {
 	fs := w.r.Findings
-	fc := findingColumns{baseline: w.opts.HaveBaseline, confirmation: hasConfirmation(fs)}
+	fc := findingColumns{baseline: w.opts.HaveBaseline, confirmation: hasConfirmation(fs), excepted: hasExcepted(fs)}
 	cols := fc.list()
 	names, err := w.writeTable(table{
 		Base: findingsSheet, TableName: "Findings", Columns: fc.columns(), Rows: len(fs),
@@ -144,7 +161,7 @@ func (w *writer) resolved() error {
 		return nil
 	}
 	base := w.opts.Baseline
-	fc := findingColumns{confirmation: hasConfirmation(base)}
+	fc := findingColumns{confirmation: hasConfirmation(base), excepted: hasExcepted(base)}
 	cols := fc.list()
 	_, err := w.writeTable(table{
 		Base: resolvedSheet, TableName: "Resolved", Columns: fc.columns(), Rows: len(w.diff.resolved),

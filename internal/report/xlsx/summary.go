@@ -79,6 +79,28 @@ func (w *writer) summary() error {
 		s.cell("C", text(h.Fix))
 		s.row++
 	}
+	if rep := w.r.Summary.Exceptions; rep != nil || w.r.Summary.Excepted > 0 {
+		open := 0
+		for i := range w.r.Findings {
+			if w.r.Findings[i].Open() {
+				open++
+			}
+		}
+		s.label("Open (actionable, not excepted)")
+		s.cell("B", open)
+		s.row++
+		s.label("Excepted (accepted by the exceptions file)")
+		s.cell("B", w.r.Summary.Excepted)
+		s.row++
+		if rep != nil {
+			s.label("Expired exceptions (renew or remove)")
+			s.cell("B", len(rep.Expired))
+			s.row++
+			s.label("Exceptions matching nothing")
+			s.cell("B", len(rep.Unmatched))
+			s.row++
+		}
+	}
 	s.label("Fix commands (Remediation sheet)")
 	s.cell("B", len(w.groups))
 	s.row++
