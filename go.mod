@@ -8,6 +8,7 @@ require (
 	cloud.google.com/go/asset v1.30.1
 	cloud.google.com/go/bigquery v1.86.2
 	cloud.google.com/go/iam v1.14.0
+	cloud.google.com/go/logging v1.20.0
 	cloud.google.com/go/policytroubleshooter v1.18.1
 	cloud.google.com/go/storage v1.70.0
 	github.com/fsouza/fake-gcs-server v1.56.1

@@ -5,6 +5,7 @@ package audit
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"time"
 )
 
 // Kind names what a finding is about. The first three are the actionable
@@ -40,6 +41,11 @@ const (
 	// MembershipNotResolvable: access depends on a group whose membership the
 	// audit could not resolve; it is not counted as a grant.
 	MembershipNotResolvable Kind = "GROUP_MEMBERSHIP_UNKNOWN"
+	// DeployFailedImageRead: Cloud Audit Logs show deploys refused because
+	// the principal could not read the image, and the audit finds no
+	// reason for it (the policy changed since, or the audit missed a
+	// path). See docs/auditlogs.md.
+	DeployFailedImageRead Kind = "DEPLOY_FAILED_IMAGE_READ"
 )
 
 // Actionable reports whether k is one of the three kinds that predict a
@@ -115,6 +121,23 @@ type Finding struct {
 	// Confirmation is the Policy Troubleshooter verdict when --confirm ran:
 	// CONFIRMED, CONTRADICTED or UNKNOWN; empty otherwise.
 	Confirmation string `json:"confirmation,omitempty"`
+
+	// What Cloud Audit Logs say, when they were read (docs/auditlogs.md).
+	// LogEvidence is CONFIRMED_BY_LOGS, RESOLVED_IN_LOGS, NOT_IN_LOGS or
+	// UNDECIDED (the logs could not be read); FailedDeploys counts the
+	// image-read refusals it rests on, FailedBy names the last caller.
+	LogEvidence   string    `json:"log_evidence,omitempty"`
+	FailedDeploys int       `json:"failed_deploys,omitempty"`
+	FirstFailure  time.Time `json:"first_failure,omitzero"`
+	LastFailure   time.Time `json:"last_failure,omitzero"`
+	FailedBy      string    `json:"failed_by,omitempty"`
+	// ActiveDeployer is true when Principal deployed the resource in the
+	// window (Deploys times, last at LastDeploy); DeployerActivity is
+	// ACTIVE, DORMANT (could deploy, did not) or UNDECIDED.
+	ActiveDeployer   bool      `json:"active_deployer,omitempty"`
+	Deploys          int       `json:"deploys,omitempty"`
+	LastDeploy       time.Time `json:"last_deploy,omitzero"`
+	DeployerActivity string    `json:"deployer_activity,omitempty"`
 }
 
 // ID computes the stable finding id from its identifying fields.
