@@ -124,12 +124,12 @@ type Event struct {
 	Location     string
 	Name         string
 
-	Time     time.Time
-	Method   string
-	Source   Source
-	Caller   Principal
-	Outcome  Outcome
-	Failure  *Failure
+	Time      time.Time
+	Method    string
+	Source    Source
+	Caller    Principal
+	Outcome   Outcome
+	Failure   *Failure
 	Operation string
 	// InsertID and LogName locate the entry for a reader.
 	InsertID string

@@ -51,9 +51,9 @@ func TestReadFile(t *testing.T) {
 			member: "user:dave@acme.example", logged: "dave@acme.example", src: AdminActivity, outcome: Failed, imageRead: true,
 			image: "us-central1-docker.pkg.dev/acme-data/jobs/backfill:5", repository: "projects/acme-data/locations/us-central1/repositories/jobs"},
 		{resource: "//run.googleapis.com/projects/acme-data/locations/us-central1/workerPools/ingest", method: "google.cloud.run.v2.WorkerPools.UpdateWorkerPool",
-			member:    "principal://iam.googleapis.com/projects/333333333333/locations/global/workloadIdentityPools/github/subject/repo:acme/ingest:ref:refs/heads/main",
-			logged:    "principal://iam.googleapis.com/projects/333333333333/locations/global/workloadIdentityPools/github/subject/repo:acme/ingest:ref:refs/heads/main",
-			src:       AdminActivity, outcome: Succeeded, operation: "projects/acme-data/locations/us-central1/operations/op-9"},
+			member: "principal://iam.googleapis.com/projects/333333333333/locations/global/workloadIdentityPools/github/subject/repo:acme/ingest:ref:refs/heads/main",
+			logged: "principal://iam.googleapis.com/projects/333333333333/locations/global/workloadIdentityPools/github/subject/repo:acme/ingest:ref:refs/heads/main",
+			src:    AdminActivity, outcome: Succeeded, operation: "projects/acme-data/locations/us-central1/operations/op-9"},
 		{resource: "//run.googleapis.com/projects/acme-payments/locations/europe-west1/services/checkout", method: "/Services.ReplaceService",
 			member: "serviceAccount:service-987654321098@serverless-robot-prod.iam.gserviceaccount.com", logged: "service-987654321098@serverless-robot-prod.iam.gserviceaccount.com",
 			src: SystemEvent, outcome: Failed, imageRead: true,
@@ -222,7 +222,9 @@ func TestCollapse(t *testing.T) {
 func TestNormalize(t *testing.T) {
 	evs := []Event{{ProjectID: "444444444444", Location: "us-central1", Name: "j", ResourceType: TypeJob, Resource: resourceName("444444444444", "us-central1", "jobs", "j")},
 		{ProjectID: "999", Location: "l", Name: "s", ResourceType: TypeService, Resource: resourceName("999", "l", "services", "s")}}
-	Normalize(evs, func(n string) (string, bool) { return map[string]string{"444444444444": "acme-data"}[n], n == "444444444444" })
+	Normalize(evs, func(n string) (string, bool) {
+		return map[string]string{"444444444444": "acme-data"}[n], n == "444444444444"
+	})
 	if evs[0].Resource != "//run.googleapis.com/projects/acme-data/locations/us-central1/jobs/j" || evs[0].ProjectID != "acme-data" {
 		t.Errorf("normalized = %s", evs[0].Resource)
 	}
