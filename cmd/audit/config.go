@@ -16,9 +16,10 @@ import (
 // (where the inventory comes from), outputs.go (where results go),
 // accuracy.go (how grants are decided).
 type Config struct {
-	Collect  CollectConfig
-	Output   OutputConfig
-	Accuracy AccuracyConfig
+	Collect   CollectConfig
+	Output    OutputConfig
+	Accuracy  AccuracyConfig
+	AuditLogs AuditLogConfig
 
 	Concurrency int
 	LogFormat   string
@@ -71,6 +72,7 @@ func defineFlags(fs *flag.FlagSet, c *Config) {
 	c.Collect.define(fs, def)
 	c.Output.define(fs, def)
 	c.Accuracy.define(fs, def)
+	c.AuditLogs.define(fs, def)
 	fs.IntVar(&c.Concurrency, "concurrency", 0, "resources evaluated at once (0: one per CPU)")
 	def("concurrency", "AUDIT_CONCURRENCY")
 	fs.StringVar(&c.LogFormat, "log-format", "auto", "logs on stderr: text, json, or auto (text on a terminal, JSON otherwise)")
@@ -143,7 +145,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if c.Version {
 		return c, nil
 	}
-	for _, check := range []func() error{c.Collect.check, c.Output.check, c.Accuracy.check} {
+	for _, check := range []func() error{c.Collect.check, c.Output.check, c.Accuracy.check, c.AuditLogs.check} {
 		if err := check(); err != nil {
 			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}

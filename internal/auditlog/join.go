@@ -172,8 +172,11 @@ func Join(findings []audit.Finding, ev Evidence) ([]audit.Finding, Stats) {
 		case len(unresolved) > 0:
 			f.LogEvidence = Confirmed
 			setFailures(f, ev.Events, unresolved)
-			f.Reason += fmt.Sprintf(" Audit logs: %s by this principal %s refused for image read between %s and %s (last by %s): confirmed by logs.",
-				plural(len(unresolved), "deploy"), wasWere(len(unresolved)), stamp(f.FirstFailure), stamp(f.LastFailure), f.FailedBy)
+			what := plural(len(unresolved), "deploy") + " by this principal " + wasWere(len(unresolved)) + " refused for image read"
+			if agent {
+				what = plural(len(unresolved), "revision") + " failed to become ready because the service agent could not pull the image"
+			}
+			f.Reason += fmt.Sprintf(" Audit logs: %s %s (last by %s): confirmed by logs.", what, span(f.FirstFailure, f.LastFailure), f.FailedBy)
 			st.Confirmed++
 			raise = true
 		case len(failures) > 0:
@@ -309,8 +312,9 @@ func newFindings(ev Evidence, used, resolved map[int]bool) []audit.Finding {
 		if e.Source == SystemEvent {
 			lead = fmt.Sprintf("%s of this %s failed to become ready because the Cloud Run service agent %s could not read %s", plural(n, "revision"), noun(f.ResourceType), f.Principal, what)
 		}
-		f.Reason = fmt.Sprintf("Audit logs: %s (%s) between %s and %s, and no later deploy by the same principal succeeded. No finding of the audit explains it: the policy changed since, or the audit missed a path (a deny policy, a condition, a group, a grant outside the scan). Message: %q",
-			lead, DownloadArtifacts, stamp(f.FirstFailure), stamp(f.LastFailure), e.Failure.Message)
+		msg, _, _ := strings.Cut(e.Failure.Message, "\n")
+		f.Reason = fmt.Sprintf("Audit logs: %s (%s) %s, and no later deploy by the same principal succeeded. No finding of the audit explains it: the policy changed since, or the audit missed a path (a deny policy, a condition, a group, a grant outside the scan). Message: %q",
+			lead, DownloadArtifacts, span(f.FirstFailure, f.LastFailure), strings.TrimSpace(msg))
 		if e.Caller.Unmapped != "" {
 			f.Reason += " Caller: " + e.Caller.Unmapped + "."
 		}
@@ -341,6 +345,14 @@ func raiseOne(s audit.Severity) audit.Severity {
 		return audit.Severities[r-1]
 	}
 	return s
+}
+
+// span prints when something happened: at one time, or between two.
+func span(first, last time.Time) string {
+	if first.Equal(last) {
+		return "at " + stamp(first)
+	}
+	return "between " + stamp(first) + " and " + stamp(last)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/runaudit/runaudit/internal/auditlog/loggingtest"
+)
+
+// TestExampleOrganizationWithAuditLogs runs the README's first command: the
+// example organization with its audit-log file. The goldens pin the log
+// evidence; TestExampleOrganization pins the same run without logs.
+func TestExampleOrganizationWithAuditLogs(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{
+		"--export", "../../examples/acme", "--audit-log-file", "../../examples/acme-audit-log.json",
+		"--out", out, "--at", "2026-11-01T00:00:00Z", "--log-format", "json",
+	}, noEnv, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, exitOK, stderr.String())
+	}
+	for _, name := range []string{"findings.jsonl", "findings.csv"} {
+		got, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "acme-logs."+name, got)
+	}
+	golden(t, "acme-logs.summary.json", stableSummary(t, filepath.Join(out, "summary.json")))
+	fs := readFindings(t, filepath.Join(out, "findings.jsonl"))
+	count := map[string]int{}
+	for _, f := range fs {
+		count[f.LogEvidence]++
+		if f.ActiveDeployer {
+			count["active"]++
+		}
+		if f.Kind == audit.DeployFailedImageRead {
+			count["created"]++
+		}
+	}
+	if count["CONFIRMED_BY_LOGS"] != 4 || count["RESOLVED_IN_LOGS"] != 1 || count["active"] != 2 || count["created"] != 1 || count["UNDECIDED"] != 0 {
+		t.Errorf("evidence counts = %v", count)
+	}
+}
+
+func readFindings(t *testing.T, path string) []audit.Finding {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []audit.Finding
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var f audit.Finding
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// TestLiveAuditLogs collects the example organization live and reads its
+// audit logs live from a fake Logging API that refuses one project: that
+// project is a gap, its findings' evidence undecided, the run partial.
+func TestLiveAuditLogs(t *testing.T) {
+	byProject, err := loggingtest.Load("../../examples/acme-audit-log.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &loggingtest.Server{Entries: byProject, PageCap: 3, Refuse: map[string]codes.Code{"projects/acme-data": codes.PermissionDenied}}
+	addr := logs.Start(t)
+	_, assetEnv := acmeFake(t)
+	env := func(k string) string {
+		if k == "LOGGING_EMULATOR_HOST" {
+			return addr
+		}
+		return assetEnv(k)
+	}
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--org", "123456789012", "--out", out, "--at", "2026-11-01T00:00:00Z", "--log-format", "json"}, env, &stdout, &stderr)
+	if code != exitPartial {
+		t.Fatalf("exit code %d, want %d (a refused project is a gap); stderr:\n%s", code, exitPartial, stderr.String())
+	}
+	var sum audit.Summary
+	if err := json.Unmarshal(readOut(t, out, "summary.json"), &sum); err != nil {
+		t.Fatal(err)
+	}
+	var gap *audit.Gap
+	for i, g := range sum.Gaps {
+		if g.AssetType == "logging.googleapis.com/LogEntry" {
+			gap = &sum.Gaps[i]
+		}
+	}
+	if gap == nil || gap.Scope != "projects/acme-data" || !strings.Contains(gap.Fix, "roles/logging.viewer") {
+		t.Fatalf("gaps = %+v, want the refused project", sum.Gaps)
+	}
+	for _, f := range readFindings(t, filepath.Join(out, "findings.jsonl")) {
+		switch {
+		case f.ProjectID == "acme-data" && f.Principal != "" && f.LogEvidence != "UNDECIDED":
+			t.Errorf("%s %s in the unreadable project: evidence %q, want UNDECIDED", f.Principal, f.Resource, f.LogEvidence)
+		case strings.HasSuffix(f.Resource, "/services/checkout") && f.Principal == "serviceAccount:gha-deployer@acme-ci.iam.gserviceaccount.com" && f.LogEvidence != "CONFIRMED_BY_LOGS":
+			t.Errorf("gha-deployer on checkout: %q, want CONFIRMED_BY_LOGS", f.LogEvidence)
+		}
+	}
+	if len(logs.Requests()) < 2 {
+		t.Errorf("%d Logging API requests", len(logs.Requests()))
+	}
+}
