@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/runaudit/runaudit/internal/audit"
 )
@@ -103,6 +104,8 @@ var CSVHeader = []string{
 	"finding_id", "kind", "severity", "resource", "resource_type", "project_id", "project_number",
 	"location", "principal", "image", "repository", "last_deployer", "permission", "secret",
 	"reason", "remediation", "folders", "organization", "confirmation",
+	"log_evidence", "failed_deploys", "first_failure", "last_failure", "failed_by",
+	"active_deployer", "deploys", "last_deploy", "deployer_activity",
 }
 
 // WriteCSV writes findings as CSV, every text cell guarded against formula
@@ -117,6 +120,8 @@ func WriteCSV(w io.Writer, findings []audit.Finding) error {
 			f.FindingID, string(f.Kind), string(f.Severity), f.Resource, f.ResourceType, f.ProjectID,
 			f.ProjectNumber, f.Location, f.Principal, f.Image, f.Repository, strconv.FormatBool(f.LastDeployer),
 			f.Permission, f.Secret, f.Reason, f.Remediation, strings.Join(f.Folders, ";"), f.Organization, f.Confirmation,
+			f.LogEvidence, count(f.FailedDeploys), stamp(f.FirstFailure), stamp(f.LastFailure), f.FailedBy,
+			boolIf(f.ActiveDeployer, f.DeployerActivity != ""), count(f.Deploys), stamp(f.LastDeploy), f.DeployerActivity,
 		}
 		for i := range rec {
 			rec[i] = SafeCell(rec[i])
@@ -225,4 +230,28 @@ func WriteText(w io.Writer, r audit.Result) {
 		}
 		fmt.Fprintf(w, "  %s %s: %s\n", g.Scope, g.AssetType, g.Reason)
 	}
+}
+
+// count prints a count, empty for none, as the JSON omits it.
+func count(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// stamp prints a time in RFC 3339, empty when unset.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// boolIf prints b where it was decided, empty otherwise.
+func boolIf(b, decided bool) string {
+	if !decided {
+		return ""
+	}
+	return strconv.FormatBool(b)
 }
