@@ -2,6 +2,7 @@ package xlsx
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -46,6 +47,7 @@ func (w *writer) severityCell(s audit.Severity) any {
 type findingColumns struct {
 	baseline     bool // "New since baseline"
 	confirmation bool // Policy Troubleshooter verdicts
+	logs         bool // Cloud Audit Logs evidence
 }
 
 func (fc findingColumns) columns() []column {
@@ -61,6 +63,9 @@ func (fc findingColumns) columns() []column {
 	}
 	if fc.confirmation {
 		cols = append(cols, column{Header: "Confirmation", Width: 14})
+	}
+	if fc.logs {
+		cols = append(cols, column{Header: "Log evidence", Width: 30}, column{Header: "Deployer activity", Width: 28})
 	}
 	return append(cols,
 		column{Header: "Secret", Width: 44}, column{Header: "Project number", Width: 15},
@@ -92,6 +97,10 @@ func (w *writer) findingRow(fc findingColumns, f *audit.Finding, isNew bool, dst
 	if fc.confirmation {
 		put(text(f.Confirmation))
 	}
+	if fc.logs {
+		put(text(logEvidence(f)))
+		put(text(deployerActivity(f)))
+	}
 	put(text(f.Secret))
 	put(text(f.ProjectNumber))
 	put(text(strings.Join(f.Folders, ", ")))
@@ -108,9 +117,35 @@ func hasConfirmation(fs []audit.Finding) bool {
 	return false
 }
 
+// hasLogEvidence reports whether audit logs were joined with any finding.
+func hasLogEvidence(fs []audit.Finding) bool {
+	for i := range fs {
+		if fs[i].LogEvidence != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// logEvidence prints a finding's log evidence with its refusals.
+func logEvidence(f *audit.Finding) string {
+	if f.FailedDeploys == 0 {
+		return f.LogEvidence
+	}
+	return fmt.Sprintf("%s (%d failed, last %s)", f.LogEvidence, f.FailedDeploys, f.LastFailure.UTC().Format("2006-01-02"))
+}
+
+// deployerActivity prints whether the principal deploys the resource.
+func deployerActivity(f *audit.Finding) string {
+	if !f.ActiveDeployer {
+		return f.DeployerActivity
+	}
+	return fmt.Sprintf("%s (%d deploys, last %s)", f.DeployerActivity, f.Deploys, f.LastDeploy.UTC().Format("2006-01-02"))
+}
+
 func (w *writer) findings() error {
 	fs := w.r.Findings
-	fc := findingColumns{baseline: w.opts.HaveBaseline, confirmation: hasConfirmation(fs)}
+	fc := findingColumns{baseline: w.opts.HaveBaseline, confirmation: hasConfirmation(fs), logs: hasLogEvidence(fs)}
 	names, err := w.writeTable(table{
 		Base: findingsSheet, TableName: "Findings", Columns: fc.columns(), Rows: len(fs),
 		Row: func(i int, dst []any) {
@@ -129,7 +164,7 @@ func (w *writer) resolved() error {
 		return nil
 	}
 	base := w.opts.Baseline
-	fc := findingColumns{confirmation: hasConfirmation(base)}
+	fc := findingColumns{confirmation: hasConfirmation(base), logs: hasLogEvidence(base)}
 	_, err := w.writeTable(table{
 		Base: resolvedSheet, TableName: "Resolved", Columns: fc.columns(), Rows: len(w.diff.resolved),
 		Row: func(i int, dst []any) {
