@@ -23,7 +23,16 @@ CREATE TABLE IF NOT EXISTS `${dataset}.findings` (
   remediation STRING OPTIONS (description = "Least-privilege gcloud command that fixes the finding."),
   folders ARRAY<STRING> OPTIONS (description = "Numeric ids of the folders above the project, nearest first."),
   organization STRING OPTIONS (description = "Numeric id of the organization."),
-  confirmation STRING OPTIONS (description = "Policy Troubleshooter verdict when --confirm ran: CONFIRMED, CONTRADICTED or UNKNOWN.")
+  confirmation STRING OPTIONS (description = "Policy Troubleshooter verdict when --confirm ran: CONFIRMED, CONTRADICTED or UNKNOWN."),
+  log_evidence STRING OPTIONS (description = "Cloud Audit Logs: CONFIRMED_BY_LOGS, RESOLVED_IN_LOGS, NOT_IN_LOGS or UNDECIDED; NULL when logs were not read."),
+  failed_deploys INT64 OPTIONS (description = "Image-read refusals of the principal's deploys the evidence rests on."),
+  first_failure TIMESTAMP OPTIONS (description = "First of those refusals."),
+  last_failure TIMESTAMP OPTIONS (description = "Last of those refusals."),
+  failed_by STRING OPTIONS (description = "Caller of the last refusal, with whoever impersonated it."),
+  active_deployer BOOL OPTIONS (description = "True when the principal deployed the resource in the audit-log window."),
+  deploys INT64 OPTIONS (description = "Successful deploys of the resource by the principal in the window."),
+  last_deploy TIMESTAMP OPTIONS (description = "Last of those deploys."),
+  deployer_activity STRING OPTIONS (description = "ACTIVE, DORMANT (can deploy, did not) or UNDECIDED.")
 )
 PARTITION BY run_date
 CLUSTER BY kind, severity, project_id, finding_id
