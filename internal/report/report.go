@@ -121,7 +121,7 @@ func WriteCSV(w io.Writer, findings []audit.Finding) error {
 			f.ProjectNumber, f.Location, f.Principal, f.Image, f.Repository, strconv.FormatBool(f.LastDeployer),
 			f.Permission, f.Secret, f.Reason, f.Remediation, strings.Join(f.Folders, ";"), f.Organization, f.Confirmation,
 			f.LogEvidence, count(f.FailedDeploys), stamp(f.FirstFailure), stamp(f.LastFailure), f.FailedBy,
-			boolIf(f.ActiveDeployer, f.DeployerActivity != ""), count(f.Deploys), stamp(f.LastDeploy), f.DeployerActivity,
+			boolIf(f.ActiveDeployer, f.DeployerActivity != "" && f.DeployerActivity != "UNDECIDED"), count(f.Deploys), stamp(f.LastDeploy), f.DeployerActivity,
 		}
 		for i := range rec {
 			rec[i] = SafeCell(rec[i])
