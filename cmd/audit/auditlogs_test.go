@@ -117,3 +117,48 @@ func TestLiveAuditLogs(t *testing.T) {
 		t.Errorf("%d Logging API requests", len(logs.Requests()))
 	}
 }
+
+func TestAuditLogFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--audit-log-days", "0"}, nil, "--audit-log-days"},
+		{[]string{"--audit-log-rate", "0"}, nil, "--audit-log-rate"},
+		{[]string{"--audit-log-view", "projects/p/buckets/b"}, nil, "--audit-log-view"},
+		{[]string{"--audit-log-view", "projects/p/locations/global/buckets/b/views/v", "--audit-log-file", "x.json"}, nil, "not both"},
+		{nil, map[string]string{"AUDIT_AUDIT_LOG_DAYS": "-3"}, "--audit-log-days"},
+		{nil, map[string]string{"AUDIT_AUDIT_LOGS": "maybe"}, "AUDIT_AUDIT_LOGS"},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"--export", "../../examples/acme", "--out", t.TempDir()}, tc.args...)
+		code := run(context.Background(), args, func(k string) string { return tc.env[k] }, &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v %v: exit %d, stderr %q; want %d naming %s", tc.args, tc.env, code, stderr.String(), exitUsage, tc.want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	run(context.Background(), []string{"--help"}, noEnv, &stdout, &stderr)
+	for _, want := range []string{"--audit-logs (env AUDIT_AUDIT_LOGS)", "--audit-log-file (env AUDIT_AUDIT_LOG_FILE)", "--audit-log-view (env AUDIT_AUDIT_LOG_VIEW)",
+		"--audit-log-days (env AUDIT_AUDIT_LOG_DAYS)", "--audit-log-rate (env AUDIT_AUDIT_LOG_RATE)", "--logging-emulator-host (env LOGGING_EMULATOR_HOST)"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("--help lacks %q", want)
+		}
+	}
+	// An unreadable audit-log file is a gap, not a failure, and undecides
+	// every finding's evidence.
+	out := t.TempDir()
+	bad := filepath.Join(out, "bad.json")
+	os.WriteFile(bad, []byte("{not json"), 0o644)
+	stderr.Reset()
+	code := run(context.Background(), []string{"--export", "../../examples/acme", "--audit-log-file", bad, "--out", out, "--at", "2026-11-01T00:00:00Z"}, noEnv, &stdout, &stderr)
+	if code != exitPartial {
+		t.Fatalf("unreadable audit-log file: exit %d, want %d; %s", code, exitPartial, stderr.String())
+	}
+	for _, f := range readFindings(t, filepath.Join(out, "findings.jsonl")) {
+		if f.Principal != "" && strings.HasPrefix(f.Resource, "//run.googleapis.com/") && f.LogEvidence != "UNDECIDED" {
+			t.Errorf("%s on %s: evidence %q, want UNDECIDED", f.Principal, f.Resource, f.LogEvidence)
+		}
+	}
+}
