@@ -211,6 +211,9 @@ func WriteText(w io.Writer, r audit.Result) {
 	for _, k := range kinds {
 		fmt.Fprintf(w, "  %-36s %d\n", k, s.ByKind[k])
 	}
+	if line := AuditLogLine(r.Findings); line != "" {
+		fmt.Fprintln(w, "audit logs: "+line)
+	}
 	if s.SkippedTotal > 0 {
 		fmt.Fprintf(w, "skipped: %d input item(s)", s.SkippedTotal)
 		if len(s.Skipped) > 0 {
@@ -254,4 +257,43 @@ func boolIf(b, decided bool) string {
 		return ""
 	}
 	return strconv.FormatBool(b)
+}
+
+// AuditLogLine sums up what Cloud Audit Logs added ("N findings confirmed
+// by failed deploys, M active deployers", and how many are undecided), or
+// "" when no logs were joined.
+func AuditLogLine(fs []audit.Finding) string {
+	var joined bool
+	var confirmed, active, undecided int
+	for i := range fs {
+		f := &fs[i]
+		if f.LogEvidence == "" {
+			continue
+		}
+		joined = true
+		switch f.LogEvidence {
+		case "CONFIRMED_BY_LOGS":
+			confirmed++
+		case "UNDECIDED":
+			undecided++
+		}
+		if f.ActiveDeployer {
+			active++
+		}
+	}
+	if !joined {
+		return ""
+	}
+	line := fmt.Sprintf("%s confirmed by failed deploys, %s", plural(confirmed, "finding"), plural(active, "active deployer"))
+	if undecided > 0 {
+		line += fmt.Sprintf("; %d undecided (logs not read)", undecided)
+	}
+	return line
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

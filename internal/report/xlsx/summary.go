@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/runaudit/runaudit/internal/audit"
+	"github.com/runaudit/runaudit/internal/report"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -70,7 +71,7 @@ func (w *writer) summary() error {
 	s.label("Fix commands (Remediation sheet)")
 	s.cell("B", len(w.groups))
 	s.row++
-	if line := auditLogLine(w.r.Findings); line != "" {
+	if line := report.AuditLogLine(w.r.Findings); line != "" {
 		s.label("Cloud Audit Logs")
 		s.cell("B", line)
 		s.row++
@@ -359,35 +360,4 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-// auditLogLine sums up the log evidence ("N findings confirmed by failed
-// deploys, M active deployers"), or "" when no logs were joined.
-func auditLogLine(fs []audit.Finding) string {
-	var joined bool
-	var confirmed, active, undecided int
-	for i := range fs {
-		f := &fs[i]
-		if f.LogEvidence == "" {
-			continue
-		}
-		joined = true
-		switch f.LogEvidence {
-		case "CONFIRMED_BY_LOGS":
-			confirmed++
-		case "UNDECIDED":
-			undecided++
-		}
-		if f.ActiveDeployer {
-			active++
-		}
-	}
-	if !joined {
-		return ""
-	}
-	line := fmt.Sprintf("%s confirmed by failed deploys, %s", plural(confirmed, "finding"), plural(active, "active deployer"))
-	if undecided > 0 {
-		line += fmt.Sprintf("; %d undecided (logs not read)", undecided)
-	}
-	return line
 }
