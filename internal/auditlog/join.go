@@ -64,13 +64,32 @@ const (
 // principalMatch compares the member a finding names with a logged caller.
 // A principal:// subject is in principalSet://…/POOL/* for certain; in an
 // attribute or group set of the same pool only perhaps, since the log
-// does not carry the attributes.
+// does not carry the attributes. A user or service account is in a
+// domain: member by its email's domain, in a group: only perhaps (the
+// log does not carry memberships), and in allUsers and
+// allAuthenticatedUsers always.
 func principalMatch(bound string, c Principal) match {
 	if c.Member == "" {
 		return noMatch
 	}
-	if c.Member == bound {
+	if c.Member == bound || bound == "allUsers" || bound == "allAuthenticatedUsers" {
 		return yes
+	}
+	email := ""
+	if _, e, ok := strings.Cut(c.Member, ":"); ok && !strings.HasPrefix(c.Member, "principal://") {
+		email = e
+	}
+	if d, ok := strings.CutPrefix(bound, "domain:"); ok {
+		if email != "" && strings.EqualFold(email[strings.LastIndex(email, "@")+1:], d) {
+			return yes
+		}
+		return noMatch
+	}
+	if strings.HasPrefix(bound, "group:") {
+		if email != "" {
+			return maybe
+		}
+		return noMatch
 	}
 	set, ok := strings.CutPrefix(bound, "principalSet://")
 	if !ok || !strings.HasPrefix(c.Member, "principal://") {
@@ -116,6 +135,7 @@ func Join(findings []audit.Finding, ev Evidence) ([]audit.Finding, Stats) {
 	}
 	resolved := resolvedFailures(ev.Events)
 	used := map[int]bool{}
+	possibly := map[int][]string{} // refusal → principals of findings it may belong to
 	out := append([]audit.Finding{}, findings...)
 	for i := range out {
 		f := &out[i]
@@ -154,6 +174,7 @@ func Join(findings []audit.Finding, ev Evidence) ([]audit.Finding, Stats) {
 					}
 				case maybe:
 					possible++
+					possibly[j] = append(possibly[j], f.Principal)
 				}
 				continue
 			}
@@ -200,7 +221,7 @@ func Join(findings []audit.Finding, ev Evidence) ([]audit.Finding, Stats) {
 				raise = true
 			case possible > 0:
 				f.DeployerActivity = Undecided
-				f.Reason += " The logs show deploys by subjects of the same workload identity pool; whether they belong to this principal set is not in the log."
+				f.Reason += " The logs show deploys or refusals by callers that may be in " + f.Principal + " (group membership and workload identity attributes are not in the log): whether it deploys is undecided."
 				st.Undecided++
 			default:
 				f.DeployerActivity = Dormant
@@ -215,7 +236,7 @@ func Join(findings []audit.Finding, ev Evidence) ([]audit.Finding, Stats) {
 			}
 		}
 	}
-	created := newFindings(ev, used, resolved)
+	created := newFindings(ev, used, resolved, possibly)
 	st.Created = len(created)
 	st.Confirmed += len(created)
 	return append(out, created...), st
@@ -255,7 +276,7 @@ func setFailures(f *audit.Finding, events []Event, idx []int) {
 
 // newFindings makes a finding of every group (resource, caller, repository)
 // of unresolved image-read refusals that no finding took.
-func newFindings(ev Evidence, used, resolved map[int]bool) []audit.Finding {
+func newFindings(ev Evidence, used, resolved map[int]bool, possibly map[int][]string) []audit.Finding {
 	type key struct{ resource, caller, repository, image string }
 	groups := map[key][]int{}
 	var keys []key
@@ -318,6 +339,9 @@ func newFindings(ev Evidence, used, resolved map[int]bool) []audit.Finding {
 		if e.Caller.Unmapped != "" {
 			f.Reason += " Caller: " + e.Caller.Unmapped + "."
 		}
+		if ps := possiblyFor(possibly, idx); len(ps) > 0 {
+			f.Reason += " A finding for " + strings.Join(ps, ", ") + " may explain it, if the caller is a member (not in the log)."
+		}
 		if f.Principal != "" && f.Repository != "" {
 			if p := strings.Split(f.Repository, "/"); len(p) == 6 {
 				f.Remediation = fmt.Sprintf("gcloud artifacts repositories add-iam-policy-binding %s --project=%s --location=%s --member=%s --role=roles/artifactregistry.reader", p[5], p[1], p[3], f.Principal)
@@ -326,6 +350,23 @@ func newFindings(ev Evidence, used, resolved map[int]bool) []audit.Finding {
 		f.FindingID = audit.ID(f.Kind, f.Resource, f.Principal, f.Repository)
 		out = append(out, f)
 	}
+	return out
+}
+
+// possiblyFor lists, once each, the principals whose findings may explain
+// any of the refusals idx.
+func possiblyFor(possibly map[int][]string, idx []int) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, i := range idx {
+		for _, p := range possibly[i] {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 

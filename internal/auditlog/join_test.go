@@ -75,6 +75,9 @@ func TestJoinCases(t *testing.T) {
 		{"agent finding confirmed by the System Event", jFinding(audit.ServiceAgentCannotReadImage, audit.Critical, jAgent), []Event{agentRefusal(3)}, false, Confirmed, "", audit.Critical, 1, 0},
 		{"agent finding not confirmed by a deployer's refusal", jFinding(audit.ServiceAgentCannotReadImage, audit.Critical, jAgent), []Event{refusal(jSvc, jAlice, 3)}, false, NotInLogs, "", audit.Critical, 0, 1},
 		{"informational finding confirmed, not raised", jFinding(audit.MembershipNotResolvable, audit.Info, jAlice), []Event{refusal(jSvc, jAlice, 3)}, false, Confirmed, Dormant, audit.Info, 1, 0},
+		{"a group's finding: a member's refusal may be it, and stays a finding of its own", jFinding(audit.DeployerCannotReadImage, audit.Medium, "group:devs@x.example"), []Event{refusal(jSvc, jBob, 3)}, false, NotInLogs, Undecided, audit.Medium, 0, 1},
+		{"a group's finding with no deploy at all is dormant", jFinding(audit.DeployerCannotReadImage, audit.Medium, "group:devs@x.example"), []Event{refusal(jOther, jBob, 3)}, false, NotInLogs, Dormant, audit.Medium, 0, 1},
+		{"a domain's finding: a member's refusal confirms", jFinding(audit.DeployerCannotReadImage, audit.Medium, "domain:x.example"), []Event{refusal(jSvc, jBob, 3)}, false, Confirmed, Dormant, audit.High, 1, 0},
 		{"critical stays critical", jFinding(audit.DeployerCannotReadImage, audit.Critical, jAlice), []Event{refusal(jSvc, jAlice, 3)}, false, Confirmed, Dormant, audit.Critical, 1, 0},
 	}
 	for _, tc := range tests {
@@ -150,5 +153,16 @@ func TestJoinCreatedFinding(t *testing.T) {
 	}
 	if !strings.Contains(bob.Reason, "policy changed since") || !strings.Contains(bob.Reason, "between 2026-10-03T12:00:00Z and 2026-10-09T12:00:00Z") {
 		t.Errorf("reason = %s", bob.Reason)
+	}
+}
+
+func TestJoinPossibleExplanation(t *testing.T) {
+	group := jFinding(audit.DeployerCannotReadImage, audit.Medium, "group:devs@x.example")
+	out, _ := Join([]audit.Finding{group}, Evidence{Events: []Event{refusal(jSvc, jBob, 3)}, Read: map[string]bool{"p1": true}})
+	if len(out) != 2 || !strings.Contains(out[1].Reason, "A finding for group:devs@x.example may explain it") {
+		t.Errorf("created finding does not name the group finding that may explain it: %+v", out)
+	}
+	if !strings.Contains(out[0].Reason, "may be in group:devs@x.example") {
+		t.Errorf("group finding reason: %s", out[0].Reason)
 	}
 }

@@ -186,6 +186,12 @@ func TestPrincipalMatch(t *testing.T) {
 		{"principalSet://iam.googleapis.com/projects/3/locations/global/workloadIdentityPools/other/*", subject, noMatch},
 		{"principalSet://" + pool + "/attribute.repository/acme/ledger", Principal{Member: "user:a@x.example"}, noMatch},
 		{"user:a@x.example", Principal{Logged: "a@x.example"}, noMatch},
+		{"group:devs@x.example", Principal{Member: "user:a@x.example"}, maybe},
+		{"group:devs@x.example", subject, noMatch},
+		{"domain:x.example", Principal{Member: "user:a@X.example"}, yes},
+		{"domain:x.example", Principal{Member: "user:a@y.example"}, noMatch},
+		{"domain:x.example", subject, noMatch},
+		{"allAuthenticatedUsers", Principal{Member: "user:a@y.example"}, yes},
 	} {
 		if got := principalMatch(tc.bound, tc.c); got != tc.want {
 			t.Errorf("principalMatch(%q, %q) = %v, want %v", tc.bound, tc.c.Member, got, tc.want)
