@@ -58,15 +58,15 @@ func (c *AuditLogConfig) check() error {
 
 // auditLogEvidence is the step after evaluating: it reads Cloud Run's audit
 // logs (files, or live when the inventory was collected live) and joins
-// them with the findings. Projects whose logs cannot be read become gaps
+// them with the findings, and says who deployed what. Projects whose logs cannot be read become gaps
 // and their findings' evidence undecided; with logs off, findings are
 // returned as they are and the last modifier remains the only hint of who
 // deploys.
-func auditLogEvidence(ctx context.Context, cfg *Config, inv *inventory.Inventory, findings []audit.Finding, at time.Time, log *slog.Logger) []audit.Finding {
+func auditLogEvidence(ctx context.Context, cfg *Config, inv *inventory.Inventory, findings []audit.Finding, at time.Time, log *slog.Logger) ([]audit.Finding, []audit.Deployer) {
 	c := &cfg.AuditLogs
 	live := cfg.Collect.scope != "" && (c.Live || c.View != "")
 	if len(c.Files) == 0 && !live {
-		return findings
+		return findings, nil
 	}
 	until := at
 	since := until.Add(-time.Duration(c.Days) * 24 * time.Hour)
@@ -89,7 +89,7 @@ func auditLogEvidence(ctx context.Context, cfg *Config, inv *inventory.Inventory
 	log.Info("joined Cloud Audit Logs with the findings", "events", len(ev.Events), "projects_read", len(ev.Read),
 		"gaps", len(res.Gaps), "confirmed", st.Confirmed, "resolved", st.Resolved, "new_findings", st.Created,
 		"active_deployers", st.Active, "dormant", st.Dormant, "undecided", st.Undecided)
-	return out
+	return out, auditlog.Deployers(ev.Events)
 }
 
 // readAuditLogFiles reads the files and keeps the window. A file covers

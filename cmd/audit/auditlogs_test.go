@@ -28,7 +28,7 @@ func TestExampleOrganizationWithAuditLogs(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, exitOK, stderr.String())
 	}
-	for _, name := range []string{"findings.jsonl", "findings.csv"} {
+	for _, name := range []string{"findings.jsonl", "findings.csv", "deployers.jsonl"} {
 		got, err := os.ReadFile(filepath.Join(out, name))
 		if err != nil {
 			t.Fatal(err)
@@ -159,6 +159,24 @@ func TestAuditLogFlags(t *testing.T) {
 	for _, f := range readFindings(t, filepath.Join(out, "findings.jsonl")) {
 		if f.Principal != "" && strings.HasPrefix(f.Resource, "//run.googleapis.com/") && f.LogEvidence != "UNDECIDED" {
 			t.Errorf("%s on %s: evidence %q, want UNDECIDED", f.Principal, f.Resource, f.LogEvidence)
+		}
+	}
+}
+
+// TestNoAuditLogsNoDeployers: without logs there is no deployers.jsonl and
+// no finding carries log fields, so last_deployer stays the only hint.
+func TestNoAuditLogsNoDeployers(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--export", "../../examples/acme", "--out", out, "--at", "2026-11-01T00:00:00Z"}, noEnv, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "deployers.jsonl")); !os.IsNotExist(err) {
+		t.Errorf("deployers.jsonl written without audit logs: %v", err)
+	}
+	for _, f := range readFindings(t, filepath.Join(out, "findings.jsonl")) {
+		if f.LogEvidence != "" || f.DeployerActivity != "" || f.ActiveDeployer {
+			t.Errorf("%s %s carries log fields without logs", f.Principal, f.Resource)
 		}
 	}
 }

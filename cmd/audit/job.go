@@ -64,7 +64,7 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writ
 	if err != nil {
 		return res, err
 	}
-	res.Findings = auditLogEvidence(ctx, cfg, inv, res.Findings, at, log)
+	res.Findings, res.Deployers = auditLogEvidence(ctx, cfg, inv, res.Findings, at, log)
 	confirmFindings(ctx, cfg, res.Findings, log)
 	res.Coverage = audit.Coverage(inv)
 	res.Summary.FinishedAt = time.Now().UTC()

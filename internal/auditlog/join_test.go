@@ -166,3 +166,39 @@ func TestJoinPossibleExplanation(t *testing.T) {
 		t.Errorf("group finding reason: %s", out[0].Reason)
 	}
 }
+
+func TestDeployers(t *testing.T) {
+	imp := deploy(jSvc, "serviceAccount:ci@p.iam.gserviceaccount.com", 5, Succeeded)
+	imp.Caller.Delegates = []string{jBob}
+	actAs := deploy(jSvc, jAlice, 6, Failed)
+	actAs.Failure = classify(7, "Permission 'iam.serviceaccounts.actAs' denied")
+	unknown := deploy(jOther, "", 7, Succeeded)
+	unknown.Caller.Logged = "legacy-subject"
+	got := Deployers([]Event{
+		refusal(jSvc, jAlice, 2), deploy(jSvc, jAlice, 3, Succeeded), deploy(jSvc, jAlice, 8, Pending),
+		imp, actAs, agentRefusal(9), unknown,
+	})
+	type row struct {
+		resource, principal, logged, via string
+		deploys, failures               int
+		last                            time.Time
+	}
+	want := []row{
+		{jSvc, jAlice, "", "", 2, 1, day(8)},
+		{jSvc, "serviceAccount:ci@p.iam.gserviceaccount.com", "", jBob, 1, 0, day(5)},
+		{jOther, "", "legacy-subject", "", 1, 0, day(7)},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d deployers, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		d := got[i]
+		g := row{d.Resource, d.Principal, d.Logged, strings.Join(d.Via, ","), d.Deploys, d.ImageReadFailures, d.LastDeploy}
+		if g != w {
+			t.Errorf("deployer %d = %+v, want %+v", i, g, w)
+		}
+	}
+	if got := Deployers(nil); got == nil || len(got) != 0 {
+		t.Errorf("no events: %v, want an empty, non-nil list (logs read, nobody deployed)", got)
+	}
+}

@@ -25,10 +25,13 @@ const (
 	FindingsCSV   = "findings.csv"
 	SummaryJSON   = "summary.json"
 	InventoryJSON = "inventory.jsonl"
+	// DeployersJSON is written only when audit logs were read.
+	DeployersJSON = "deployers.jsonl"
 )
 
-// WriteLocal writes findings.jsonl, findings.csv, inventory.jsonl and
-// summary.json into dir, creating it, and returns the paths written.
+// WriteLocal writes findings.jsonl, findings.csv, inventory.jsonl,
+// summary.json and, when audit logs were read, deployers.jsonl into dir,
+// creating it, and returns the paths written.
 func WriteLocal(dir string, r audit.Result) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
@@ -50,6 +53,11 @@ func WriteLocal(dir string, r audit.Result) ([]string, error) {
 	}
 	if err := write(InventoryJSON, func(w io.Writer) error { return WriteJSONL(w, r.Inventory) }); err != nil {
 		return nil, err
+	}
+	if r.Deployers != nil {
+		if err := write(DeployersJSON, func(w io.Writer) error { return WriteJSONL(w, r.Deployers) }); err != nil {
+			return nil, err
+		}
 	}
 	if err := write(SummaryJSON, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
