@@ -180,8 +180,8 @@ func TestDeployers(t *testing.T) {
 	})
 	type row struct {
 		resource, principal, logged, via string
-		deploys, failures               int
-		last                            time.Time
+		deploys, failures                int
+		last                             time.Time
 	}
 	want := []row{
 		{jSvc, jAlice, "", "", 2, 1, day(8)},
