@@ -146,6 +146,7 @@ func TestRolesHoldWhatEachIdentityNeeds(t *testing.T) {
 			"iam.roles.get", "iam.roles.list", // custom roles
 			"bigquery.jobs.create", "bigquery.tables.create", "bigquery.tables.updateData",
 			"bigquery.tables.getData", "bigquery.tables.delete", // staging tables, DELETE+INSERT commit
+			"logging.logEntries.list",                       // Admin Activity and System Event audit logs
 			"storage.objects.create",                        // the workbook
 			"iam.denypolicies.list", "iam.denypolicies.get", // ENABLE_DENY_POLICIES
 			"run.jobs.getIamPolicy", "resourcemanager.projects.getIamPolicy", // ENABLE_CONFIRM

@@ -190,6 +190,8 @@ grant organization "$runtime" roles/cloudasset.viewer \
 	"list Cloud Run services and jobs, repositories, secrets, projects, folders and IAM policies organization-wide through Cloud Asset Inventory"
 grant organization "$runtime" roles/iam.roleViewer \
 	"read custom roles' permissions, organization and project level, to expand them"
+grant organization "$runtime" roles/logging.viewer \
+	"read Cloud Run's Admin Activity and System Event audit logs in every project (who deploys, whose deploys failed); not Data Access logs"
 grant dataset "$runtime" roles/bigquery.dataEditor \
 	"create the runaudit tables and views and write each run's rows, in this dataset only"
 grant project "$runtime" roles/bigquery.jobUser \

@@ -165,6 +165,7 @@ var allowed = []struct {
 }{
 	{"runtime", "roles/cloudasset.viewer", "organization", true, "list assets and IAM policies organization-wide"},
 	{"runtime", "roles/iam.roleViewer", "organization", true, "expand custom roles"},
+	{"runtime", "roles/logging.viewer", "organization", true, "read Admin Activity and System Event audit logs"},
 	{"runtime", "roles/bigquery.dataEditor", "dataset", true, "create tables and views, write rows, in the one dataset"},
 	{"runtime", "roles/bigquery.jobUser", "project", true, "run load and query jobs"},
 	{"runtime", "roles/storage.objectCreator", "bucket", true, "upload reports, without read or delete"},

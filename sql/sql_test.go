@@ -44,7 +44,8 @@ func TestFiles(t *testing.T) {
 		t.Errorf("tables = %v, want %v", tableNames, want)
 	}
 	wantViews := []string{"run_sequence", "finding_changes", "remediation_progress", "latest_findings",
-		"latest_changes", "daily_trend", "daily_trend_by_folder", "latest_inventory", "daily_inventory"}
+		"latest_changes", "daily_trend", "daily_trend_by_folder", "latest_inventory", "daily_inventory",
+		"confirmed_failures_daily"}
 	if !slices.Equal(viewNames, wantViews) {
 		t.Errorf("views in order = %v, want %v", viewNames, wantViews)
 	}

@@ -49,7 +49,8 @@ func runCollect(t *testing.T, getenv func(string) string, args ...string) (int, 
 	t.Helper()
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	args = append([]string{"--out", out, "--at", "2026-11-01T00:00:00Z", "--log-format", "json"}, args...)
+	// Audit logs are read live by default; auditlogs_test.go tests that.
+	args = append([]string{"--out", out, "--at", "2026-11-01T00:00:00Z", "--log-format", "json", "--audit-logs=false"}, args...)
 	code := run(context.Background(), args, getenv, &stdout, &stderr)
 	// The logs (stderr), then the human summary (stdout).
 	return code, stderr.String() + stdout.String(), out

@@ -17,10 +17,11 @@ import (
 // (where the inventory comes from), outputs.go (where results go),
 // accuracy.go (how grants are decided), probe.go (registry probes).
 type Config struct {
-	Collect  CollectConfig
-	Output   OutputConfig
-	Accuracy AccuracyConfig
-	Probe    ProbeConfig
+	Collect   CollectConfig
+	Output    OutputConfig
+	Accuracy  AccuracyConfig
+	Probe     ProbeConfig
+	AuditLogs AuditLogConfig
 
 	// QuotaProject, if set, is billed for every API call's quota.
 	QuotaProject string
@@ -81,6 +82,7 @@ func defineFlags(fs *flag.FlagSet, c *Config) {
 	c.Accuracy.define(fs, def)
 	defineQuotaProject(fs, c)
 	c.Probe.define(fs, def)
+	c.AuditLogs.define(fs, def)
 	fs.IntVar(&c.Concurrency, "concurrency", 0, "resources evaluated at once (0: one per CPU)")
 	def("concurrency", "AUDIT_CONCURRENCY")
 	fs.StringVar(&c.LogFormat, "log-format", "auto", "logs on stderr: text, json, or auto (text on a terminal, JSON otherwise)")
@@ -199,12 +201,13 @@ func parseConfig(args []string, getenv func(string) string, help io.Writer) (*Co
 	if c.Version {
 		return c, nil
 	}
-	for _, check := range []func() error{c.Collect.check, c.Output.check, c.Accuracy.check, c.Probe.check} {
+	for _, check := range []func() error{c.Collect.check, c.Output.check, c.Accuracy.check, c.Probe.check, c.AuditLogs.check} {
 		if err := check(); err != nil {
 			return nil, usageError{err.Error()}
 		}
 	}
 	c.Accuracy.defaults(&c.Collect, set["resolve-groups"] || getenv(envNames["resolve-groups"]) != "")
+	c.AuditLogs.defaults(&c.Collect, set["audit-logs"] || getenv(envNames["audit-logs"]) != "")
 	switch c.LogFormat {
 	case "auto", "text", "json":
 	default:

@@ -17,8 +17,8 @@ var helpGroups = []struct {
 	{"Source: a Cloud Asset Inventory export (or a live scope, below)", []string{"export"}},
 	{"Scope: collect live from Cloud Asset Inventory (one of these, or --export)", []string{"org", "folder", "project", "collect", "export-staging"}},
 	{"Outputs", []string{"out", "baseline", "report-uri", "bq-dataset", "bq-location", "bq-endpoint", "workbook-inventory-rows", "quiet", "log-format"}},
-	{"Accuracy: how grants are decided (docs/accuracy.md)", []string{"at", "groups", "resolve-groups", "deny-policies", "read-deny-policies", "deny-policies-projects", "confirm", "probe-public-images"}},
-	{"Tuning", []string{"concurrency", "list-assets-qpm", "streams", "timeout", "quota-project", "groups-qps", "deny-policies-rate", "confirm-rate", "probe-timeout", "probe-budget", "asset-emulator-host"}},
+	{"Accuracy: how grants are decided (docs/accuracy.md)", []string{"at", "groups", "resolve-groups", "deny-policies", "read-deny-policies", "deny-policies-projects", "confirm", "probe-public-images", "audit-logs", "audit-log-file", "audit-log-view", "audit-log-days"}},
+	{"Tuning", []string{"concurrency", "list-assets-qpm", "streams", "timeout", "quota-project", "groups-qps", "deny-policies-rate", "confirm-rate", "probe-timeout", "probe-budget", "audit-log-rate", "asset-emulator-host", "logging-emulator-host"}},
 }
 
 // placeholders names the value a flag takes; flags not listed get one from
@@ -28,7 +28,7 @@ var placeholders = map[string]string{
 	"out": "DIR", "baseline": "FILE", "report-uri": "gs://BUCKET/PREFIX/", "bq-dataset": "PROJECT.DATASET",
 	"bq-location": "LOCATION", "bq-endpoint": "URL", "log-format": "text|json|auto",
 	"at": "TIME", "groups": "FILE", "deny-policies": "FILE", "asset-emulator-host": "HOST:PORT",
-	"collect": "list|export", "export-staging": "gs://BUCKET/PREFIX", "quota-project": "PROJECT",
+	"collect": "list|export", "audit-log-file": "FILE", "audit-log-view": "NAME", "audit-log-days": "N", "logging-emulator-host": "HOST:PORT", "export-staging": "gs://BUCKET/PREFIX", "quota-project": "PROJECT",
 	"list-assets-qpm": "N", "streams": "N", "concurrency": "N",
 	"groups-qps": "RATE", "deny-policies-rate": "RATE", "confirm-rate": "RATE",
 }

@@ -86,6 +86,7 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stdout, stderr
 	if err != nil {
 		return res, err
 	}
+	res.Findings, res.Deployers = auditLogEvidence(ctx, cfg, inv, res.Findings, at, log)
 	confirmFindings(ctx, cfg, res.Findings, log)
 	inv.Gaps = append(inv.Gaps, accuracyGaps(cfg)...)
 	exceptions := cfg.Output.applyExceptions(res.Findings, started)

@@ -20,6 +20,7 @@ const (
 	apiTroubleshooter = "policytroubleshooter"
 	apiSCC            = "securitycenter"
 	apiPubSub         = "pubsub"
+	apiLogging        = "logging"
 )
 
 // defineQuotaProject adds --quota-project. Without it the client libraries

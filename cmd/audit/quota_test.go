@@ -216,7 +216,10 @@ func serveGRPC(t *testing.T, s *grpc.Server) string {
 func TestQuotaProjectReachesEveryAPI(t *testing.T) {
 	live := []string{"--org", "123456789012", "--at", "2026-11-01T00:00:00Z", "--log-format", "json",
 		"--resolve-groups", "--groups-qps", "1000", "--read-deny-policies", "--deny-policies-rate", "60000",
-		"--confirm", "--confirm-rate", "60000", "--report-uri", "gs://audit-reports/runs/", "--bq-dataset", "audit-proj.runaudit"}
+		"--confirm", "--confirm-rate", "60000", "--report-uri", "gs://audit-reports/runs/", "--bq-dataset", "audit-proj.runaudit",
+		// The Logging API has no fake here; its client takes the same
+		// googleOptions as the others.
+		"--audit-logs=false"}
 	apis := []string{apiAsset, apiCloudIdentity, apiIAM, apiTroubleshooter, apiBigQuery, apiStorage}
 
 	t.Run("flag, at the default ListAssets pace", func(t *testing.T) {

@@ -5,6 +5,7 @@ package audit
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"time"
 )
 
 // Kind names what a finding is about. The first three are the actionable
@@ -60,6 +61,11 @@ const (
 	// PrincipalSetNotExpandable: access depends on a principal set whose
 	// members the audit cannot know (attribute mappings, …).
 	PrincipalSetNotExpandable Kind = "PRINCIPAL_SET_NOT_EXPANDABLE"
+	// DeployFailedImageRead: Cloud Audit Logs show deploys refused because
+	// the principal could not read the image, and the audit finds no
+	// reason for it (the policy changed since, or the audit missed a
+	// path). See docs/auditlogs.md.
+	DeployFailedImageRead Kind = "DEPLOY_FAILED_IMAGE_READ"
 )
 
 // Actionable reports whether k is a kind that predicts a failing deploy or
@@ -164,6 +170,23 @@ type Finding struct {
 	// written, and counted apart from the open ones.
 	Excepted  bool       `json:"excepted,omitempty"`
 	Exception *Exception `json:"exception,omitempty"`
+
+	// What Cloud Audit Logs say, when they were read (docs/auditlogs.md).
+	// LogEvidence is CONFIRMED_BY_LOGS, RESOLVED_IN_LOGS, NOT_IN_LOGS or
+	// UNDECIDED (the logs could not be read); FailedDeploys counts the
+	// image-read refusals it rests on, FailedBy names the last caller.
+	LogEvidence   string    `json:"log_evidence,omitempty"`
+	FailedDeploys int       `json:"failed_deploys,omitempty"`
+	FirstFailure  time.Time `json:"first_failure,omitzero"`
+	LastFailure   time.Time `json:"last_failure,omitzero"`
+	FailedBy      string    `json:"failed_by,omitempty"`
+	// ActiveDeployer is true when Principal deployed the resource in the
+	// window (Deploys times, last at LastDeploy); DeployerActivity is
+	// ACTIVE, DORMANT (could deploy, did not) or UNDECIDED.
+	ActiveDeployer   bool      `json:"active_deployer,omitempty"`
+	Deploys          int       `json:"deploys,omitempty"`
+	LastDeploy       time.Time `json:"last_deploy,omitzero"`
+	DeployerActivity string    `json:"deployer_activity,omitempty"`
 }
 
 // Exception is an accepted-risk entry of an exceptions file, as findings

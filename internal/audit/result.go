@@ -147,10 +147,33 @@ type ProjectCoverage struct {
 	Gaps []string `json:"gaps,omitempty"`
 }
 
+// Deployer is one principal that deployed one Cloud Run resource, as
+// Cloud Audit Logs show it (docs/auditlogs.md): the deploys.jsonl rows.
+type Deployer struct {
+	Resource     string `json:"resource"`
+	ResourceType string `json:"resource_type"`
+	ProjectID    string `json:"project_id"`
+	Location     string `json:"location"`
+	// Principal is the caller as an IAM member ("" when the log names
+	// none the audit can map; Logged then says what it named).
+	Principal string `json:"principal"`
+	Logged    string `json:"logged,omitempty"`
+	// Via lists who acted through Principal (impersonation), as logged.
+	Via []string `json:"via,omitempty"`
+	// Deploys counts accepted deploys (PENDING long-running ones too);
+	// ImageReadFailures the deploys refused for image read.
+	Deploys           int       `json:"deploys"`
+	LastDeploy        time.Time `json:"last_deploy,omitzero"`
+	ImageReadFailures int       `json:"image_read_failures"`
+	LastFailure       time.Time `json:"last_failure,omitzero"`
+}
+
 // Result is everything a run produces, as the sinks receive it.
 type Result struct {
 	Summary   Summary
 	Findings  []Finding
 	Inventory []InventoryRow
 	Coverage  []ProjectCoverage
+	// Deployers is who deployed what, when audit logs were read.
+	Deployers []Deployer
 }

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/runaudit/runaudit/internal/audit"
 )
@@ -26,6 +27,8 @@ const (
 	FindingsCSV   = "findings.csv"
 	SummaryJSON   = "summary.json"
 	InventoryJSON = "inventory.jsonl"
+	// DeployersJSON is written only when audit logs were read.
+	DeployersJSON = "deployers.jsonl"
 )
 
 // Outputs lists every file a run writes into its output directory, the
@@ -66,8 +69,9 @@ func encodeSummary(w io.Writer, s audit.Summary) error {
 	return enc.Encode(s)
 }
 
-// WriteLocal writes findings.jsonl, findings.csv, inventory.jsonl and
-// summary.json into dir, creating it, and returns the paths written. A
+// WriteLocal writes findings.jsonl, findings.csv, inventory.jsonl,
+// summary.json and, when audit logs were read, deployers.jsonl into dir,
+// creating it, and returns the paths written. A
 // file that cannot be written does not keep the others from being
 // written: every failure is returned, joined.
 func WriteLocal(dir string, r audit.Result) ([]string, error) {
@@ -87,6 +91,9 @@ func WriteLocal(dir string, r audit.Result) ([]string, error) {
 	write(FindingsJSONL, func(w io.Writer) error { return WriteJSONL(w, r.Findings) })
 	write(FindingsCSV, func(w io.Writer) error { return WriteCSV(w, r.Findings) })
 	write(InventoryJSON, func(w io.Writer) error { return WriteJSONL(w, r.Inventory) })
+	if r.Deployers != nil {
+		write(DeployersJSON, func(w io.Writer) error { return WriteJSONL(w, r.Deployers) })
+	}
 	write(SummaryJSON, func(w io.Writer) error { return encodeSummary(w, r.Summary) })
 	return paths, errors.Join(errs...)
 }
@@ -135,6 +142,8 @@ var CSVHeader = []string{
 	"location", "principal", "image", "repository", "last_deployer", "permission", "secret",
 	"reason", "remediation", "folders", "organization", "confirmation",
 	"excepted", "exception",
+	"log_evidence", "failed_deploys", "first_failure", "last_failure", "failed_by",
+	"active_deployer", "deploys", "last_deploy", "deployer_activity",
 }
 
 // WriteCSV writes findings as CSV, every text cell inert (control and
@@ -151,6 +160,8 @@ func WriteCSV(w io.Writer, findings []audit.Finding) error {
 			f.ProjectNumber, f.Location, f.Principal, f.Image, f.Repository, strconv.FormatBool(f.LastDeployer),
 			f.Permission, f.Secret, f.Reason, f.Remediation, strings.Join(f.Folders, ";"), f.Organization, f.Confirmation,
 			strconv.FormatBool(f.Excepted), exceptionCell(f.Exception),
+			f.LogEvidence, count(f.FailedDeploys), stamp(f.FirstFailure), stamp(f.LastFailure), f.FailedBy,
+			boolIf(f.ActiveDeployer, f.DeployerActivity != "" && f.DeployerActivity != "UNDECIDED"), count(f.Deploys), stamp(f.LastDeploy), f.DeployerActivity,
 		}
 		for i := range rec {
 			rec[i] = SafeCell(Inert(rec[i]))
@@ -266,6 +277,9 @@ func WriteText(w io.Writer, r audit.Result) {
 		}
 		fmt.Fprintf(w, "  %-13s %5d  %s\n", label, s.ByKind[k], Inert(k))
 	}
+	if line := AuditLogLine(r.Findings); line != "" {
+		fmt.Fprintln(w, "audit logs: "+line)
+	}
 	if s.SkippedTotal > 0 {
 		fmt.Fprintf(w, "skipped: %d input item(s), listed in summary.json", s.SkippedTotal)
 		if len(s.Skipped) > 0 {
@@ -328,4 +342,67 @@ func writeExceptions(w io.Writer, r audit.Result) {
 	for _, e := range rep.Unmatched {
 		fmt.Fprintf(w, "  exception %s (owner %s) matches no finding; remove it if the risk is gone\n", e.Where, e.Owner)
 	}
+}
+
+// count prints a count, empty for none, as the JSON omits it.
+func count(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// stamp prints a time in RFC 3339, empty when unset.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// boolIf prints b where it was decided, empty otherwise.
+func boolIf(b, decided bool) string {
+	if !decided {
+		return ""
+	}
+	return strconv.FormatBool(b)
+}
+
+// AuditLogLine sums up what Cloud Audit Logs added ("N findings confirmed
+// by failed deploys, M active deployers", and how many are undecided), or
+// "" when no logs were joined.
+func AuditLogLine(fs []audit.Finding) string {
+	var joined bool
+	var confirmed, active, undecided int
+	for i := range fs {
+		f := &fs[i]
+		if f.LogEvidence == "" {
+			continue
+		}
+		joined = true
+		switch f.LogEvidence {
+		case "CONFIRMED_BY_LOGS":
+			confirmed++
+		case "UNDECIDED":
+			undecided++
+		}
+		if f.ActiveDeployer {
+			active++
+		}
+	}
+	if !joined {
+		return ""
+	}
+	line := fmt.Sprintf("%s confirmed by failed deploys, %s", plural(confirmed, "finding"), plural(active, "active deployer"))
+	if undecided > 0 {
+		line += fmt.Sprintf("; %d undecided (logs not read)", undecided)
+	}
+	return line
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

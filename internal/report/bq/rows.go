@@ -123,6 +123,17 @@ type findingRow struct {
 	ExceptReason  string   `json:"exception_reason"`
 	ExceptOwner   string   `json:"exception_owner"`
 	ExceptExpires string   `json:"exception_expires"`
+	// Log evidence: NULL when the logs were not read; the columns are
+	// NULLABLE, so a table created before them takes them by ALTER TABLE.
+	LogEvidence      *string `json:"log_evidence"`
+	FailedDeploys    *int    `json:"failed_deploys"`
+	FirstFailure     *string `json:"first_failure"`
+	LastFailure      *string `json:"last_failure"`
+	FailedBy         *string `json:"failed_by"`
+	ActiveDeployer   *bool   `json:"active_deployer"`
+	Deploys          *int    `json:"deploys"`
+	LastDeploy       *string `json:"last_deploy"`
+	DeployerActivity *string `json:"deployer_activity"`
 }
 
 type inventoryRow struct {
@@ -272,6 +283,10 @@ func encode(res audit.Result, loadedAt time.Time) (*batch, error) {
 			Organization:  f.Organization,
 			Confirmation:  f.Confirmation,
 			Excepted:      f.Excepted,
+			LogEvidence:   nullString(f.LogEvidence), FailedDeploys: nullCount(f.FailedDeploys, f.LogEvidence),
+			FirstFailure: nullTime(f.FirstFailure), LastFailure: nullTime(f.LastFailure), FailedBy: nullString(f.FailedBy),
+			ActiveDeployer: decided(f.ActiveDeployer, f.DeployerActivity), Deploys: nullCount(f.Deploys, f.DeployerActivity),
+			LastDeploy: nullTime(f.LastDeploy), DeployerActivity: nullString(f.DeployerActivity),
 		}.withException(f.Exception))
 		if err != nil {
 			return nil, err
@@ -391,4 +406,38 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// nullString writes a STRING cell, NULL when empty.
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// nullCount writes an INT64 cell where its field applies (set is not
+// empty), NULL elsewhere.
+func nullCount(n int, set string) *int {
+	if set == "" {
+		return nil
+	}
+	return &n
+}
+
+// nullTime writes a TIMESTAMP cell, NULL for an unset time.
+func nullTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339Nano)
+	return &s
+}
+
+// decided writes a BOOL that is NULL where it was not decided.
+func decided(b bool, activity string) *bool {
+	if activity == "" || activity == "UNDECIDED" {
+		return nil
+	}
+	return &b
 }

@@ -344,7 +344,7 @@ func assertNoStaging(t *testing.T, s *Sink) {
 		names = append(names, tb.TableID)
 	}
 	slices.Sort(names)
-	want := []string{"coverage", "daily_inventory", "daily_trend", "daily_trend_by_folder", "finding_changes", "findings",
+	want := []string{"confirmed_failures_daily", "coverage", "daily_inventory", "daily_trend", "daily_trend_by_folder", "finding_changes", "findings",
 		"inventory", "latest_changes", "latest_findings", "latest_inventory", "remediation_progress", "run_sequence", "runs"}
 	wantRows(t, "dataset objects", names, want)
 }

@@ -2,6 +2,7 @@ package xlsx
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -47,6 +48,7 @@ type findingColumns struct {
 	baseline     bool // "New since baseline"
 	confirmation bool // Policy Troubleshooter verdicts
 	excepted     bool // accepted by an exceptions entry
+	logs         bool // Cloud Audit Logs evidence
 }
 
 // findingColumn is one column of the Findings and Resolved sheets: its
@@ -76,6 +78,8 @@ var findingColumnList = []findingColumn{
 	{column{Header: "Exception", Max: 40, Wrap: true}, func(fc findingColumns) bool { return fc.excepted }, func(_ *writer, f *audit.Finding, _ bool) any {
 		return text(exceptionText(f.Exception))
 	}},
+	{column{Header: "Log evidence", Max: 30, Wrap: true}, func(fc findingColumns) bool { return fc.logs }, func(_ *writer, f *audit.Finding, _ bool) any { return text(logEvidence(f)) }},
+	{column{Header: "Deployer activity", Max: 28, Wrap: true}, func(fc findingColumns) bool { return fc.logs }, func(_ *writer, f *audit.Finding, _ bool) any { return text(deployerActivity(f)) }},
 	// On screen only: the fix prints on the Remediation sheet, grouped.
 	{column{Header: "Remediation", Max: 60, Wrap: true, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Remediation) }},
 	{column{Header: "Location", Max: 14, Reference: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Location) }},
@@ -139,9 +143,35 @@ func exceptionText(e *audit.Exception) string {
 	return e.Where + " (owner " + e.Owner + ", expires " + e.Expires + "): " + e.Reason
 }
 
+// hasLogEvidence reports whether audit logs were joined with any finding.
+func hasLogEvidence(fs []audit.Finding) bool {
+	for i := range fs {
+		if fs[i].LogEvidence != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// logEvidence prints a finding's log evidence with its refusals.
+func logEvidence(f *audit.Finding) string {
+	if f.FailedDeploys == 0 {
+		return f.LogEvidence
+	}
+	return fmt.Sprintf("%s (%d failed, last %s)", f.LogEvidence, f.FailedDeploys, f.LastFailure.UTC().Format("2006-01-02"))
+}
+
+// deployerActivity prints whether the principal deploys the resource.
+func deployerActivity(f *audit.Finding) string {
+	if !f.ActiveDeployer {
+		return f.DeployerActivity
+	}
+	return fmt.Sprintf("%s (%d deploys, last %s)", f.DeployerActivity, f.Deploys, f.LastDeploy.UTC().Format("2006-01-02"))
+}
+
 func (w *writer) findings() error {
 	fs := w.r.Findings
-	fc := findingColumns{baseline: w.opts.HaveBaseline, confirmation: hasConfirmation(fs), excepted: hasExcepted(fs)}
+	fc := findingColumns{baseline: w.opts.HaveBaseline, confirmation: hasConfirmation(fs), excepted: hasExcepted(fs), logs: hasLogEvidence(fs)}
 	cols := fc.list()
 	names, err := w.writeTable(table{
 		Base: findingsSheet, TableName: "Findings", Columns: fc.columns(), Rows: len(fs),
@@ -161,7 +191,7 @@ func (w *writer) resolved() error {
 		return nil
 	}
 	base := w.opts.Baseline
-	fc := findingColumns{confirmation: hasConfirmation(base), excepted: hasExcepted(base)}
+	fc := findingColumns{confirmation: hasConfirmation(base), excepted: hasExcepted(base), logs: hasLogEvidence(base)}
 	cols := fc.list()
 	_, err := w.writeTable(table{
 		Base: resolvedSheet, TableName: "Resolved", Columns: fc.columns(), Rows: len(w.diff.resolved),

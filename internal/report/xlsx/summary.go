@@ -104,6 +104,11 @@ func (w *writer) summary() error {
 	s.label("Fix commands (Remediation sheet)")
 	s.cell("B", len(w.groups))
 	s.row++
+	if line := report.AuditLogLine(w.r.Findings); line != "" {
+		s.label("Cloud Audit Logs")
+		s.cell("B", line)
+		s.row++
+	}
 	if st.HaveBaseline {
 		s.label("New since baseline")
 		s.cell("B", st.New)
