@@ -24,11 +24,6 @@ CREATE TABLE IF NOT EXISTS `${dataset}.findings` (
   folders ARRAY<STRING> OPTIONS (description = "Numeric ids of the folders above the project, nearest first."),
   organization STRING OPTIONS (description = "Numeric id of the organization."),
   confirmation STRING OPTIONS (description = "Policy Troubleshooter verdict when --confirm ran: CONFIRMED, CONTRADICTED, UNKNOWN_CONDITIONAL or UNKNOWN."),
-  excepted BOOL OPTIONS (description = "True when an --exceptions entry accepts the finding: written, but not open."),
-  exception_where STRING OPTIONS (description = "The accepting exceptions entry, as FILE:LINE."),
-  exception_reason STRING OPTIONS (description = "Why the risk is accepted, from the exceptions entry."),
-  exception_owner STRING OPTIONS (description = "Who owns the accepted risk, from the exceptions entry."),
-  exception_expires STRING OPTIONS (description = "When the exceptions entry stops applying, as written in the file."),
   log_evidence STRING OPTIONS (description = "Cloud Audit Logs: CONFIRMED_BY_LOGS, RESOLVED_IN_LOGS, NOT_IN_LOGS or UNDECIDED; NULL when logs were not read."),
   failed_deploys INT64 OPTIONS (description = "Image-read refusals of the principal's deploys the evidence rests on."),
   first_failure TIMESTAMP OPTIONS (description = "First of those refusals."),
@@ -37,7 +32,12 @@ CREATE TABLE IF NOT EXISTS `${dataset}.findings` (
   active_deployer BOOL OPTIONS (description = "True when the principal deployed the resource in the audit-log window."),
   deploys INT64 OPTIONS (description = "Successful deploys of the resource by the principal in the window."),
   last_deploy TIMESTAMP OPTIONS (description = "Last of those deploys."),
-  deployer_activity STRING OPTIONS (description = "ACTIVE, DORMANT (can deploy, did not) or UNDECIDED.")
+  deployer_activity STRING OPTIONS (description = "ACTIVE, DORMANT (can deploy, did not) or UNDECIDED."),
+  excepted BOOL OPTIONS (description = "True when an --exceptions entry accepts the finding: written, but not open."),
+  exception_where STRING OPTIONS (description = "The accepting exceptions entry, as FILE:LINE."),
+  exception_reason STRING OPTIONS (description = "Why the risk is accepted, from the exceptions entry."),
+  exception_owner STRING OPTIONS (description = "Who owns the accepted risk, from the exceptions entry."),
+  exception_expires STRING OPTIONS (description = "When the exceptions entry stops applying, as written in the file.")
 )
 PARTITION BY run_date
 CLUSTER BY kind, severity, project_id, finding_id

@@ -118,11 +118,6 @@ type findingRow struct {
 	Folders       []string `json:"folders"`
 	Organization  string   `json:"organization"`
 	Confirmation  string   `json:"confirmation"`
-	Excepted      bool     `json:"excepted"`
-	ExceptWhere   string   `json:"exception_where"`
-	ExceptReason  string   `json:"exception_reason"`
-	ExceptOwner   string   `json:"exception_owner"`
-	ExceptExpires string   `json:"exception_expires"`
 	// Log evidence: NULL when the logs were not read; the columns are
 	// NULLABLE, so a table created before them takes them by ALTER TABLE.
 	LogEvidence      *string `json:"log_evidence"`
@@ -134,6 +129,11 @@ type findingRow struct {
 	Deploys          *int    `json:"deploys"`
 	LastDeploy       *string `json:"last_deploy"`
 	DeployerActivity *string `json:"deployer_activity"`
+	Excepted         bool    `json:"excepted"`
+	ExceptWhere      string  `json:"exception_where"`
+	ExceptReason     string  `json:"exception_reason"`
+	ExceptOwner      string  `json:"exception_owner"`
+	ExceptExpires    string  `json:"exception_expires"`
 }
 
 type inventoryRow struct {
