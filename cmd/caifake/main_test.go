@@ -74,7 +74,7 @@ func TestServesExportsToTheLiveSource(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "15 calls") {
+	if !strings.Contains(out.String(), "17 calls") {
 		t.Errorf("stats line missing: %q", out.String())
 	}
 }

@@ -262,7 +262,7 @@ func (e *Engine) Check(member string, p Perm, target *inventory.Node) Answer {
 		return *a
 	}
 	ans := e.check(member, p, target)
-	if target.Kind == inventory.KindService || target.Kind == inventory.KindJob || target.Kind == inventory.KindSecretVersion {
+	if target.Kind.IsRun() || target.Kind == inventory.KindSecretVersion {
 		return ans // asked once per resource: caching would only hold memory
 	}
 	e.mu.Lock()

@@ -7,6 +7,8 @@ package access
 import (
 	"math/bits"
 	"strings"
+
+	"github.com/runaudit/runaudit/internal/inventory"
 )
 
 // Perm is one IAM permission the audit evaluates.
@@ -20,6 +22,11 @@ const (
 	RunJobsUpdate
 	DownloadArtifacts
 	SecretVersionsAccess
+	RunWorkerPoolsCreate
+	RunWorkerPoolsUpdate
+	// ReadViaVirtualRepository is what a virtual repository's Artifact
+	// Registry service agent needs on each upstream repository.
+	ReadViaVirtualRepository
 	numPerms
 )
 
@@ -30,6 +37,11 @@ var permNames = [numPerms]string{
 	RunJobsUpdate:        "run.jobs.update",
 	DownloadArtifacts:    "artifactregistry.repositories.downloadArtifacts",
 	SecretVersionsAccess: "secretmanager.versions.access",
+	// IAM spells worker pool permissions in lower case, unlike the API's
+	// workerPools collection.
+	RunWorkerPoolsCreate:     "run.workerpools.create",
+	RunWorkerPoolsUpdate:     "run.workerpools.update",
+	ReadViaVirtualRepository: "artifactregistry.repositories.readViaVirtualRepository",
 }
 
 // String returns the permission's IAM name.
@@ -115,8 +127,20 @@ func FromNames(names []string) PermSet {
 }
 
 // DeployPerms are the permissions that let a principal create or update a
-// resource of the given Cloud Run kind ("service" or "job").
+// resource of the given Cloud Run kind: service, job or worker pool.
 var (
-	ServiceDeployPerms = Set(RunServicesCreate, RunServicesUpdate)
-	JobDeployPerms     = Set(RunJobsCreate, RunJobsUpdate)
+	ServiceDeployPerms    = Set(RunServicesCreate, RunServicesUpdate)
+	JobDeployPerms        = Set(RunJobsCreate, RunJobsUpdate)
+	WorkerPoolDeployPerms = Set(RunWorkerPoolsCreate, RunWorkerPoolsUpdate)
 )
+
+// DeployPermsOf returns the deploy permissions of a Cloud Run kind.
+func DeployPermsOf(k inventory.Kind) PermSet {
+	switch k {
+	case inventory.KindJob:
+		return JobDeployPerms
+	case inventory.KindWorkerPool:
+		return WorkerPoolDeployPerms
+	}
+	return ServiceDeployPerms
+}

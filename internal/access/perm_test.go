@@ -22,8 +22,8 @@ func TestParsePerm(t *testing.T) {
 	if got := access.Perm(200).String(); got != "unknown" {
 		t.Errorf("out-of-range Perm.String() = %q, want unknown", got)
 	}
-	if n := len(access.Perms()); n != 6 {
-		t.Errorf("Perms() has %d permissions, want the 6 the rules use", n)
+	if n := len(access.Perms()); n != 9 {
+		t.Errorf("Perms() has %d permissions, want the 9 the rules use", n)
 	}
 }
 

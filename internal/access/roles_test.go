@@ -76,8 +76,10 @@ func TestPredefined(t *testing.T) {
 	if !strings.Contains(rt.Source, "predefined-roles.jsonl.gz") {
 		t.Errorf("Source = %q, want the snapshot it was generated from", rt.Source)
 	}
-	deployAll := access.Set(access.RunServicesCreate, access.RunServicesUpdate, access.RunJobsCreate, access.RunJobsUpdate)
-	dl := access.Set(access.DownloadArtifacts)
+	deployAll := access.Set(access.RunServicesCreate, access.RunServicesUpdate, access.RunJobsCreate, access.RunJobsUpdate,
+		access.RunWorkerPoolsCreate, access.RunWorkerPoolsUpdate)
+	// Registry roles that read also read through virtual repositories.
+	dlv := access.Set(access.DownloadArtifacts, access.ReadViaVirtualRepository)
 	tests := []struct {
 		role string
 		want access.PermSet
@@ -86,17 +88,17 @@ func TestPredefined(t *testing.T) {
 		// 2025 enforcement is what the audit is about.
 		{"roles/run.admin", deployAll},
 		{"roles/run.developer", deployAll},
-		{"roles/run.sourceDeveloper", deployAll | dl},
+		{"roles/run.sourceDeveloper", deployAll | dlv},
 		{"roles/run.invoker", 0},
 		{"roles/run.viewer", 0},
-		{"roles/run.serviceAgent", dl},
-		{"roles/viewer", dl},
-		{"roles/editor", deployAll | dl},
-		{"roles/owner", deployAll | dl | access.Set(access.SecretVersionsAccess)},
-		{"roles/artifactregistry.reader", dl},
-		{"roles/artifactregistry.writer", dl},
-		{"roles/artifactregistry.repoAdmin", dl},
-		{"roles/artifactregistry.admin", dl},
+		{"roles/run.serviceAgent", dlv},
+		{"roles/viewer", dlv},
+		{"roles/editor", deployAll | dlv},
+		{"roles/owner", deployAll | dlv | access.Set(access.SecretVersionsAccess)},
+		{"roles/artifactregistry.reader", dlv},
+		{"roles/artifactregistry.writer", dlv},
+		{"roles/artifactregistry.repoAdmin", dlv},
+		{"roles/artifactregistry.admin", dlv},
 		{"roles/secretmanager.secretAccessor", access.Set(access.SecretVersionsAccess)},
 		{"roles/iam.serviceAccountUser", 0},
 	}

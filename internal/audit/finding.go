@@ -72,7 +72,8 @@ const (
 // pull.
 func (k Kind) Actionable() bool {
 	switch k {
-	case DeployerCannotReadImage, ServiceAgentCannotReadImage, RemoteRepoSecretInaccessible, GCRRepositoryMissing:
+	case DeployerCannotReadImage, ServiceAgentCannotReadImage, RemoteRepoSecretInaccessible, GCRRepositoryMissing,
+		VirtualRepoUpstreamInaccessible:
 		return true
 	}
 	return false

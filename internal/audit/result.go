@@ -139,6 +139,7 @@ type ProjectCoverage struct {
 	Folders       []string `json:"folders"`
 	Services      int      `json:"services"`
 	Jobs          int      `json:"jobs"`
+	WorkerPools   int      `json:"worker_pools"`
 	Repositories  int      `json:"repositories"`
 	Secrets       int      `json:"secrets"`
 	IAMPolicies   int      `json:"iam_policies"`

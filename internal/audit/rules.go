@@ -18,8 +18,21 @@ import (
 const (
 	ResourceTypeService    = inventory.TypeService
 	ResourceTypeJob        = inventory.TypeJob
+	ResourceTypeWorkerPool = inventory.TypeWorkerPool
 	ResourceTypeRepository = inventory.TypeRepository
 )
+
+// ResourceTypeOf is the resource_type of findings about a Cloud Run
+// resource of kind k.
+func ResourceTypeOf(k inventory.Kind) string {
+	switch k {
+	case inventory.KindJob:
+		return ResourceTypeJob
+	case inventory.KindWorkerPool:
+		return ResourceTypeWorkerPool
+	}
+	return ResourceTypeService
+}
 
 // SecretNotFound: a remote repository's upstream secret is in a scanned
 // project but not in the inventory.
@@ -48,6 +61,7 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, eng *access.Engine,
 		n = runtime.GOMAXPROCS(0)
 	}
 	ev := &evaluator{inv: inv, eng: eng, public: opts.PublicProbes}
+	ev.virtual = ev.virtualRepositories()
 	perRun := make([]runResult, len(inv.Runs))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(n)
@@ -75,6 +89,7 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, eng *access.Engine,
 		rows = append(rows, r.rows...)
 	}
 	findings = append(findings, ev.repositories()...)
+	findings = append(findings, ev.virtualFindings()...)
 	return findings, rows, nil
 }
 
@@ -82,6 +97,9 @@ type evaluator struct {
 	inv    *inventory.Inventory
 	eng    *access.Engine
 	public map[string]PublicProbe
+	// virtual holds the virtual-repository rule's results by repository
+	// key; read-only once the resources are evaluated.
+	virtual map[string]*virtualResult
 }
 
 type runResult struct {
@@ -100,6 +118,22 @@ type deployer struct {
 	member string
 	sure   bool // false: only through an undecided condition or membership
 	steps  []access.Step
+	// functions: the Cloud Functions service agent, deploying a service
+	// that Cloud Functions manages.
+	functions bool
+}
+
+// FunctionsAgent is the Cloud Functions service agent of a project: it
+// makes the Cloud Run calls that deploy a function's service.
+func FunctionsAgent(projectNumber string) string {
+	return "serviceAccount:service-" + projectNumber + "@gcf-admin-robot.iam.gserviceaccount.com"
+}
+
+// managedByFunctions reports whether r is a service that Cloud Functions
+// created and deploys (a Cloud Run function deployed with the Cloud
+// Functions API): its goog-managed-by label says cloudfunctions.
+func managedByFunctions(r *inventory.RunResource) bool {
+	return r.Kind == inventory.KindService && r.ManagedBy == inventory.ManagedByCloudFunctions
 }
 
 func (ev *evaluator) run(r *inventory.RunResource) runResult {
@@ -201,8 +235,12 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 
 	deployers := ev.deployers(r)
 	// A policy the scan did not read may add deployers: no image of r is
-	// OK then, only at risk or unverified.
-	unread := ev.eng.Unread(r.Node)
+	// OK then, only at risk or unverified. Cloud Functions' service agent
+	// deploys its services whatever their policies say.
+	var unread []access.Step
+	if !managedByFunctions(r) {
+		unread = ev.eng.Unread(r.Node)
+	}
 	note := ""
 	if len(unread) > 0 {
 		note = "who can deploy this " + r.Kind.String() + " is not fully known: " + unread[0].Note
@@ -211,6 +249,12 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 		worst := VerdictOK
 		if len(unread) > 0 {
 			worst = VerdictUnverified
+		}
+		if v := ev.virtual[u.repo.Node.Key]; v != nil {
+			// Pulls through a virtual repository fail where its service
+			// agent cannot read an upstream (findings of their own, on the
+			// repository).
+			worst = worse(worst, v.verdict)
 		}
 		for _, d := range deployers {
 			if f, ok := ev.deployerCheck(base, r, d, u); ok {
@@ -245,6 +289,9 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 		}
 		if why := public[c.Image]; why != "" {
 			row.Note = why
+		}
+		if managedByFunctions(r) && row.Note == "" {
+			row.Note = "managed by Cloud Functions: deployed by its service agent " + strings.TrimPrefix(FunctionsAgent(r.ProjectNumber), "serviceAccount:")
 		}
 		if errs[i] == nil {
 			row.ImageClass = string(refs[i].Class)
@@ -372,13 +419,10 @@ func worse(a, b Verdict) Verdict {
 func (ev *evaluator) base(r *inventory.RunResource) Finding {
 	f := Finding{
 		Resource:      "//run.googleapis.com/" + ev.inv.DisplayName(r.Node),
-		ResourceType:  ResourceTypeService,
+		ResourceType:  ResourceTypeOf(r.Kind),
 		ProjectID:     ev.inv.ProjectID(r.ProjectNumber),
 		ProjectNumber: r.ProjectNumber,
 		Location:      r.Location,
-	}
-	if r.Kind == inventory.KindJob {
-		f.ResourceType = ResourceTypeJob
 	}
 	if p := ev.inv.Projects[r.ProjectNumber]; p != nil {
 		f.Folders, f.Organization = p.Folders, p.Organization
@@ -390,10 +434,14 @@ func (ev *evaluator) base(r *inventory.RunResource) Finding {
 // with a deploy permission on r or above, and the last modifier when the
 // engine finds it can deploy through a group or other indirect grant.
 func (ev *evaluator) deployers(r *inventory.RunResource) []deployer {
-	perms := access.ServiceDeployPerms
-	if r.Kind == inventory.KindJob {
-		perms = access.JobDeployPerms
+	if managedByFunctions(r) {
+		// Cloud Functions builds the image and makes the Cloud Run
+		// create and update calls itself, through its service agent: that
+		// agent is the deployer Cloud Run checks, whoever asked Cloud
+		// Functions to deploy.
+		return []deployer{{member: FunctionsAgent(r.ProjectNumber), sure: true, functions: true}}
 	}
+	perms := access.DeployPermsOf(r.Kind)
 	var out []deployer
 	seen := map[string]bool{}
 	for _, h := range ev.eng.Holders(perms, r.Node) {
@@ -455,13 +503,17 @@ func (ev *evaluator) deployerCheck(base Finding, r *inventory.RunResource, d dep
 	f.Remediation = ev.readerCommand(u.repo, d.member)
 	verb := "create or update this " + r.Kind.String()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s can %s through %s", d.member, verb, ev.steps(d.steps))
+	if d.functions {
+		fmt.Fprintf(&b, "Cloud Functions manages this service (label %s=%s) and deploys it through its service agent %s, whoever asks for the deploy", inventory.LabelManagedBy, r.ManagedBy, d.member)
+	} else {
+		fmt.Fprintf(&b, "%s can %s through %s", d.member, verb, ev.steps(d.steps))
+	}
 	switch {
 	case ans.Result == access.No && d.sure:
 		f.Kind = DeployerCannotReadImage
 		f.Severity = Medium
-		if f.LastDeployer {
-			f.Severity = High
+		if f.LastDeployer || d.functions {
+			f.Severity = High // it deploys this resource: every deploy fails
 		}
 		fmt.Fprintf(&b, ", but holds no %s on repository %s", f.Permission, f.Repository)
 		ev.denialOrNone(&b, ans, u.repo.Node)
@@ -470,7 +522,7 @@ func (ev *evaluator) deployerCheck(base Finding, r *inventory.RunResource, d dep
 		f.Kind, f.Severity = undecidedKind(ans, d), Info
 		f.DependsOn = ev.dependsOn(ans, d)
 		f.WouldBe, f.WouldBeSeverity = DeployerCannotReadImage, Medium
-		if f.LastDeployer {
+		if f.LastDeployer || d.functions {
 			f.WouldBeSeverity = High
 		}
 		fmt.Fprintf(&b, "; whether it holds %s on repository %s cannot be decided", f.Permission, f.Repository)
@@ -639,20 +691,10 @@ func (ev *evaluator) repositories() []Finding {
 }
 
 func (ev *evaluator) secretCheck(repo *inventory.Repository) (Finding, bool) {
-	f := Finding{
-		Resource:      "//artifactregistry.googleapis.com/" + ev.inv.DisplayName(repo.Node),
-		ResourceType:  ResourceTypeRepository,
-		ProjectID:     ev.inv.ProjectID(repo.ProjectNumber),
-		ProjectNumber: repo.ProjectNumber,
-		Location:      repo.Location,
-		Repository:    ev.inv.DisplayName(repo.Node),
-		Principal:     "serviceAccount:service-" + repo.ProjectNumber + "@gcp-sa-artifactregistry.iam.gserviceaccount.com",
-		Permission:    access.SecretVersionsAccess.String(),
-		Secret:        repo.UpstreamSecret,
-	}
-	if p := ev.inv.Projects[repo.ProjectNumber]; p != nil {
-		f.Folders, f.Organization = p.Folders, p.Organization
-	}
+	f := ev.repositoryFinding(repo)
+	f.Principal = ArtifactRegistryAgent(repo.ProjectNumber)
+	f.Permission = access.SecretVersionsAccess.String()
+	f.Secret = repo.UpstreamSecret
 	proj, secret, ok := parseSecretVersion(repo.UpstreamSecret)
 	if !ok {
 		f.Kind, f.Severity = SecretNotFound, Low

@@ -70,9 +70,12 @@ func Coverage(inv *inventory.Inventory) []ProjectCoverage {
 	}
 	for _, r := range inv.Runs {
 		if c := byNum[r.ProjectNumber]; c != nil {
-			if r.Kind == inventory.KindJob {
+			switch r.Kind {
+			case inventory.KindJob:
 				c.Jobs++
-			} else {
+			case inventory.KindWorkerPool:
+				c.WorkerPools++
+			default:
 				c.Services++
 			}
 		}

@@ -164,8 +164,11 @@ func (t *Troubleshooter) check(ctx context.Context, f *audit.Finding) (verdict, 
 	}
 	// The finding also says the principal can deploy: update, or create.
 	deploy := []access.Perm{access.RunServicesUpdate, access.RunServicesCreate}
-	if f.ResourceType == audit.ResourceTypeJob {
+	switch f.ResourceType {
+	case audit.ResourceTypeJob:
 		deploy = []access.Perm{access.RunJobsUpdate, access.RunJobsCreate}
+	case audit.ResourceTypeWorkerPool:
+		deploy = []access.Perm{access.RunWorkerPoolsUpdate, access.RunWorkerPoolsCreate}
 	}
 	var states []string
 	for _, perm := range deploy {

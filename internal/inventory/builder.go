@@ -121,7 +121,7 @@ var errPending = fmt.Errorf("project id not known yet")
 
 func (b *Builder) add(a *Record, where string, deferable bool) error {
 	switch a.AssetType {
-	case TypeOrganization, TypeFolder, TypeProject, TypeService, TypeJob, TypeRepository, TypeSecret, TypeRole:
+	case TypeOrganization, TypeFolder, TypeProject, TypeService, TypeJob, TypeWorkerPool, TypeRepository, TypeSecret, TypeRole:
 	default:
 		b.inv.Counts["assets_ignored"]++
 		return nil
@@ -202,6 +202,8 @@ func kindOf(assetType string) Kind {
 		return KindService
 	case TypeJob:
 		return KindJob
+	case TypeWorkerPool:
+		return KindWorkerPool
 	case TypeRepository:
 		return KindRepository
 	case TypeSecret:
@@ -261,11 +263,20 @@ func (b *Builder) keyOf(name, assetType, location string, anc []string) (string,
 	if !ok || rest == "" {
 		return "", fmt.Errorf("asset name %q has no resource path", name)
 	}
-	// Cloud Run's Knative form: namespaces/PROJECT/services/S.
-	if ns, tail, ok := strings.Cut(strings.TrimPrefix(rest, "apis/serving.knative.dev/v1/"), "/"); ok && ns == "namespaces" {
+	// Cloud Run's v1 (Knative-style) form:
+	// apis/serving.knative.dev/v1/namespaces/PROJECT/services/S, or
+	// apis/run.googleapis.com/v1/namespaces/PROJECT/{jobs,workerpools}/N.
+	if v1, ok := cutV1API(rest); ok {
+		ns, tail, _ := strings.Cut(v1, "/")
 		proj, tail2, _ := strings.Cut(tail, "/")
+		if ns != "namespaces" || proj == "" || tail2 == "" {
+			return "", fmt.Errorf("asset name %q: unexpected Cloud Run v1 resource path", name)
+		}
 		if location == "" {
 			return "", fmt.Errorf("asset name %q has no location", name)
+		}
+		if c, n, ok := strings.Cut(tail2, "/"); ok && c == "workerpools" {
+			tail2 = "workerPools/" + n // the v2 collection, as keys use
 		}
 		rest = "projects/" + proj + "/locations/" + location + "/" + tail2
 	}
@@ -295,6 +306,16 @@ func (b *Builder) keyOf(name, assetType, location string, anc []string) (string,
 		return "", fmt.Errorf("asset name %q has no resource below the project", name)
 	}
 	return "projects/" + num + "/" + tail, nil
+}
+
+// cutV1API strips the API prefix of a Cloud Run v1 resource path.
+func cutV1API(rest string) (string, bool) {
+	for _, p := range []string{"apis/serving.knative.dev/v1/", "apis/run.googleapis.com/v1/"} {
+		if r, ok := strings.CutPrefix(rest, p); ok {
+			return r, true
+		}
+	}
+	return "", false
 }
 
 func isNumber(s string) bool {
@@ -335,10 +356,11 @@ func (b *Builder) resource(a *Record, n *Node, d *ResourceData, where string) er
 			p.ID = id
 			b.inv.ProjectIDs[id] = num
 		}
-	case KindService, KindJob:
+	case KindService, KindJob, KindWorkerPool:
 		rr := parseRun(n, d)
 		// Few distinct values across an organization: one copy each.
 		rr.Location, rr.Creator, rr.LastModifier = b.intern(rr.Location), b.intern(rr.Creator), b.intern(rr.LastModifier)
+		rr.ManagedBy = b.intern(rr.ManagedBy)
 		for i := range rr.Containers {
 			rr.Containers[i].Name = b.intern(rr.Containers[i].Name)
 		}
@@ -359,13 +381,13 @@ func (b *Builder) resource(a *Record, n *Node, d *ResourceData, where string) er
 		}
 		b.runs[n.Key] = len(b.inv.Runs)
 		b.inv.Runs = append(b.inv.Runs, rr)
-		b.inv.Counts[n.Kind.String()+"s"]++
+		b.inv.Counts[CountKey(n.Kind)]++
 		b.inv.Counts["containers"] += len(rr.Containers)
 	case KindRepository:
 		loc, id := locationAndName(n.Key, "repositories")
 		b.inv.Repositories[n.Key] = &Repository{
 			Node: n, ProjectNumber: num, Location: loc, Name: id,
-			Format: d.Format, Mode: d.Mode, UpstreamSecret: d.UpstreamSecret,
+			Format: d.Format, Mode: d.Mode, UpstreamSecret: d.UpstreamSecret, Upstreams: d.Upstreams,
 		}
 		b.project(num)
 		b.count("repositories", n.Key)

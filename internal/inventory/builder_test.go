@@ -2,6 +2,7 @@ package inventory_test
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -397,7 +398,7 @@ func TestBuilderRepositories(t *testing.T) {
 		}
 		got := *r
 		got.Node = nil
-		if got != w {
+		if !reflect.DeepEqual(got, w) {
 			t.Errorf("%s:\ngot  %+v\nwant %+v", k, got, w)
 		}
 		if k != inventory.RepositoryKey(w.ProjectNumber, w.Location, w.Name) {

@@ -37,6 +37,8 @@ func AssetTypeOf(k Kind) string {
 		return TypeService
 	case KindJob:
 		return TypeJob
+	case KindWorkerPool:
+		return TypeWorkerPool
 	}
 	return ""
 }
@@ -171,10 +173,10 @@ func Missing(inv *Inventory, scope string) []Gap {
 			Reason: "the input holds no Project asset: no project is known to be part of the scan",
 			Fix:    "export or list " + TypeProject + " resources too"})
 	}
-	if inv.Counts["services"]+inv.Counts["jobs"] == 0 {
+	if inv.RunCount() == 0 {
 		out = append(out, Gap{Scope: scope, AssetType: TypeService, ContentType: ContentResource,
-			Reason: "the input holds no Cloud Run service or job: nothing to audit",
-			Fix:    "check the scope, and export or list " + TypeService + " and " + TypeJob + " resources"})
+			Reason: "the input holds no Cloud Run service, job or worker pool: nothing to audit",
+			Fix:    "check the scope, and export or list " + TypeService + ", " + TypeJob + " and " + TypeWorkerPool + " resources"})
 	}
 	if inv.Counts["iam_policies"] == 0 {
 		out = append(out, Gap{Scope: scope, ContentType: ContentIAMPolicy,

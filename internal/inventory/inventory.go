@@ -22,12 +22,15 @@ const (
 	// KindSecretVersion is a version of a secret: it has no IAM policy of
 	// its own (access is the secret's), but IAM conditions see its name.
 	KindSecretVersion
+	// KindWorkerPool is a Cloud Run worker pool, deployed like services
+	// and jobs.
+	KindWorkerPool
 )
 
 var kindNames = map[Kind]string{
 	KindOrganization: "organization", KindFolder: "folder", KindProject: "project",
 	KindRepository: "repository", KindSecret: "secret", KindService: "service", KindJob: "job",
-	KindSecretVersion: "secret version",
+	KindSecretVersion: "secret version", KindWorkerPool: "worker pool",
 }
 
 // String names the kind in lower case, as the reasons print it.
@@ -40,6 +43,7 @@ const (
 	TypeProject      = "cloudresourcemanager.googleapis.com/Project"
 	TypeService      = "run.googleapis.com/Service"
 	TypeJob          = "run.googleapis.com/Job"
+	TypeWorkerPool   = "run.googleapis.com/WorkerPool"
 	TypeRepository   = "artifactregistry.googleapis.com/Repository"
 	TypeSecret       = "secretmanager.googleapis.com/Secret"
 	TypeRole         = "iam.googleapis.com/Role"
@@ -48,7 +52,13 @@ const (
 // AssetTypes lists every asset type the audit reads.
 var AssetTypes = []string{
 	TypeOrganization, TypeFolder, TypeProject, TypeService, TypeJob,
-	TypeRepository, TypeSecret, TypeRole,
+	TypeWorkerPool, TypeRepository, TypeSecret, TypeRole,
+}
+
+// IsRun reports whether k is a kind of Cloud Run resource that deploys
+// container images: service, job or worker pool.
+func (k Kind) IsRun() bool {
+	return k == KindService || k == KindJob || k == KindWorkerPool
 }
 
 // Condition is an IAM condition on a binding.
@@ -69,7 +79,8 @@ type Binding struct {
 // project, or a leaf resource. Key is the normalised name, with project
 // numbers: "organizations/1", "folders/2", "projects/3",
 // "projects/3/locations/L/repositories/R", "projects/3/secrets/S",
-// "projects/3/locations/L/services/S", "projects/3/locations/L/jobs/J".
+// "projects/3/locations/L/services/S", "projects/3/locations/L/jobs/J",
+// "projects/3/locations/L/workerPools/W".
 type Node struct {
 	Key      string
 	Kind     Kind
@@ -117,10 +128,10 @@ type Container struct {
 	Missing string
 }
 
-// RunResource is a Cloud Run service or job.
+// RunResource is a Cloud Run service, job or worker pool.
 type RunResource struct {
 	Node          *Node
-	Kind          Kind // Service or Job
+	Kind          Kind // Service, Job or WorkerPool
 	ProjectNumber string
 	Location      string
 	Name          string // the short name
@@ -130,7 +141,15 @@ type RunResource struct {
 	ServiceAccount string
 	Creator        string
 	LastModifier   string
+	// ManagedBy is the resource's goog-managed-by label: "cloudfunctions"
+	// for a service that Cloud Functions created and deploys.
+	ManagedBy string
 }
+
+// ManagedByCloudFunctions is the goog-managed-by label of Cloud Run
+// services that Cloud Functions (Cloud Run functions deployed with the
+// Cloud Functions API) created and deploys.
+const ManagedByCloudFunctions = "cloudfunctions"
 
 // Repository is an Artifact Registry repository.
 type Repository struct {
@@ -143,7 +162,14 @@ type Repository struct {
 	// UpstreamSecret is the remote repository's upstream-credential secret
 	// version, as written in the repository's configuration.
 	UpstreamSecret string
+	// Upstreams are a virtual repository's upstream repositories
+	// (projects/P/locations/L/repositories/R, P an id or number), in the
+	// order of its configuration.
+	Upstreams []string
 }
+
+// ModeVirtual is the mode of a virtual repository.
+const ModeVirtual = "VIRTUAL_REPOSITORY"
 
 // Secret is a Secret Manager secret.
 type Secret struct {
@@ -206,6 +232,25 @@ type Gap struct {
 type Skip struct {
 	Where  string `json:"where"`
 	Reason string `json:"reason"`
+}
+
+// CountKey is the key of Inventory.Counts that counts resources of a
+// Cloud Run kind: "services", "jobs", "worker_pools".
+func CountKey(k Kind) string {
+	switch k {
+	case KindService:
+		return "services"
+	case KindJob:
+		return "jobs"
+	case KindWorkerPool:
+		return "worker_pools"
+	}
+	return k.String() + "s"
+}
+
+// RunCount counts the Cloud Run services, jobs and worker pools read.
+func (inv *Inventory) RunCount() int {
+	return inv.Counts["services"] + inv.Counts["jobs"] + inv.Counts["worker_pools"]
 }
 
 // Project returns the project with the given id or number.

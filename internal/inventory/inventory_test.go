@@ -76,7 +76,7 @@ func TestKindString(t *testing.T) {
 // hold every type the builder reads and nothing else.
 func TestAssetTypes(t *testing.T) {
 	want := []string{inventory.TypeOrganization, inventory.TypeFolder, inventory.TypeProject, inventory.TypeService,
-		inventory.TypeJob, inventory.TypeRepository, inventory.TypeSecret, inventory.TypeRole}
+		inventory.TypeJob, inventory.TypeWorkerPool, inventory.TypeRepository, inventory.TypeSecret, inventory.TypeRole}
 	if len(inventory.AssetTypes) != len(want) {
 		t.Fatalf("AssetTypes = %v", inventory.AssetTypes)
 	}

@@ -34,6 +34,9 @@ type ResourceData struct {
 
 	// Artifact Registry repositories.
 	Format, Mode, UpstreamSecret string
+	// Upstreams are a virtual repository's upstream repositories
+	// (virtualRepositoryConfig.upstreamPolicies[].repository).
+	Upstreams []string
 
 	// Custom roles.
 	Stage       string
@@ -41,7 +44,8 @@ type ResourceData struct {
 	Permissions []string
 }
 
-// RunData is a Cloud Run service or job as its resource data gives it.
+// RunData is a Cloud Run service, job or worker pool as its resource data
+// gives it.
 type RunData struct {
 	// Shape is "v1" (Knative) or "v2".
 	Shape string
@@ -51,6 +55,9 @@ type RunData struct {
 	ServiceAccount string
 	Creator        string
 	LastModifier   string
+	// ManagedBy is the goog-managed-by label (v2 labels, v1
+	// metadata.labels).
+	ManagedBy string
 }
 
 // Policy is an IAM allow policy.
@@ -83,11 +90,14 @@ func resourceFromStruct(assetType string, d map[string]*structpb.Value, location
 	switch assetType {
 	case TypeProject:
 		rd.ProjectID, rd.ProjectNumber, rd.LifecycleState = str(d, "projectId"), str(d, "projectNumber"), str(d, "lifecycleState")
-	case TypeService, TypeJob:
+	case TypeService, TypeJob, TypeWorkerPool:
 		rd.Run = runFromStruct(kindOf(assetType), d)
 	case TypeRepository:
 		rd.Format, rd.Mode = str(d, "format"), str(d, "mode")
 		rd.UpstreamSecret = str(d, "remoteRepositoryConfig", "upstreamCredentials", "usernamePasswordCredentials", "passwordSecretVersion")
+		for _, u := range list(d, "virtualRepositoryConfig", "upstreamPolicies") {
+			rd.Upstreams = append(rd.Upstreams, str(u.GetStructValue().GetFields(), "repository"))
+		}
 	case TypeRole:
 		rd.Stage, rd.Deleted = str(d, "stage"), boolean(d, "deleted")
 		for _, v := range list(d, "includedPermissions") {
@@ -97,13 +107,15 @@ func resourceFromStruct(assetType string, d map[string]*structpb.Value, location
 	return rd
 }
 
-// runFromStruct reads a Cloud Run service or job in either resource shape:
+// runFromStruct reads a Cloud Run service, job or worker pool in either
+// resource shape:
 //
-//   - v1 (Knative): metadata{name, annotations}, and the containers at
-//     spec.template.spec.containers (services) or
+//   - v1 (Knative): metadata{name, annotations, labels}, and the containers
+//     at spec.template.spec.containers (services, worker pools) or
 //     spec.template.spec.template.spec.containers (jobs);
-//   - v2: creator, lastModifier, and the containers at template.containers
-//     (services) or template.template.containers (jobs).
+//   - v2: creator, lastModifier, labels, and the containers at
+//     template.containers (services, worker pools) or
+//     template.template.containers (jobs).
 func runFromStruct(k Kind, d map[string]*structpb.Value) *RunData {
 	rd := &RunData{}
 	var containers []*structpb.Value
@@ -111,7 +123,8 @@ func runFromStruct(k Kind, d map[string]*structpb.Value) *RunData {
 		rd.Shape = "v1"
 		ann := lookup(d, "metadata", "annotations").GetStructValue().GetFields()
 		rd.Creator, rd.LastModifier = annotations(func(key string) string { return str(ann, key) })
-		if k == KindService {
+		rd.ManagedBy = str(d, "metadata", "labels", LabelManagedBy)
+		if k != KindJob {
 			containers = list(d, "spec", "template", "spec", "containers")
 			rd.ServiceAccount = str(d, "spec", "template", "spec", "serviceAccountName")
 		} else {
@@ -122,7 +135,8 @@ func runFromStruct(k Kind, d map[string]*structpb.Value) *RunData {
 		rd.Shape = "v2"
 		rd.Creator = str(d, "creator")
 		rd.LastModifier = str(d, "lastModifier")
-		if k == KindService {
+		rd.ManagedBy = str(d, "labels", LabelManagedBy)
+		if k != KindJob {
 			containers = list(d, "template", "containers")
 			rd.ServiceAccount = str(d, "template", "serviceAccount")
 		} else {
@@ -136,6 +150,10 @@ func runFromStruct(k Kind, d map[string]*structpb.Value) *RunData {
 	}
 	return rd
 }
+
+// LabelManagedBy is the label Google services put on resources they
+// create and manage.
+const LabelManagedBy = "goog-managed-by"
 
 // annotations reads the creator and last modifier of a v1 resource from
 // its annotations, Knative's first, then Cloud Run's.

@@ -2,12 +2,12 @@ package inventory
 
 import "fmt"
 
-// parseRun turns the Cloud Run data of a service or job into a
+// parseRun turns the Cloud Run data of a service, job or worker pool into a
 // RunResource. A container without an image, or a resource without
 // containers, is kept: the rules report it as unverifiable instead of
 // losing it.
 func parseRun(n *Node, d *ResourceData) *RunResource {
-	loc, name := locationAndName(n.Key, map[Kind]string{KindService: "services", KindJob: "jobs"}[n.Kind])
+	loc, name := locationAndName(n.Key, map[Kind]string{KindService: "services", KindJob: "jobs", KindWorkerPool: "workerPools"}[n.Kind])
 	if d.Location != "" {
 		loc = d.Location
 	}
@@ -17,6 +17,7 @@ func parseRun(n *Node, d *ResourceData) *RunResource {
 		run = &RunData{Shape: "v2"}
 	}
 	rr.Shape, rr.ServiceAccount, rr.Creator, rr.LastModifier = run.Shape, run.ServiceAccount, run.Creator, run.LastModifier
+	rr.ManagedBy = run.ManagedBy
 	for i, c := range run.Containers {
 		if c.Image == "" {
 			c.Missing = fmt.Sprintf("container %d names no image", i)

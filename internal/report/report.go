@@ -239,8 +239,8 @@ func WriteText(w io.Writer, r audit.Result) {
 		org = "(unknown)"
 	}
 	fmt.Fprintf(w, "runaudit %s: organization %s, %s\n", Inert(s.Version), Inert(org), Inert(sourceText(s.Source)))
-	fmt.Fprintf(w, "read: %d projects, %d services, %d jobs (%d containers), %d repositories, %d secrets, %d custom roles, %d IAM policies (%d bindings)\n",
-		inv["projects"], inv["services"], inv["jobs"], inv["containers"], inv["repositories"], inv["secrets"], inv["custom_roles"], inv["iam_policies"], inv["bindings"])
+	fmt.Fprintf(w, "read: %d projects, %d services, %d jobs, %d worker pools (%d containers), %d repositories, %d secrets, %d custom roles, %d IAM policies (%d bindings)\n",
+		inv["projects"], inv["services"], inv["jobs"], inv["worker_pools"], inv["containers"], inv["repositories"], inv["secrets"], inv["custom_roles"], inv["iam_policies"], inv["bindings"])
 	fmt.Fprintf(w, "findings: %d (%d actionable, %d undecided)\n", s.Findings, s.Actionable, s.Undecided)
 	for _, h := range s.UndecidedOn {
 		fmt.Fprintf(w, "  %d undecided hang on %s: %s\n", h.Findings, Inert(h.On), h.Fix)

@@ -25,9 +25,9 @@ func TestExportSets(t *testing.T) {
 		scope string
 		want  string
 	}{
-		{"organizations/1", "[RESOURCE:8 IAM_POLICY:7]"},
-		{"folders/2", "[RESOURCE:7 IAM_POLICY:6]"},
-		{"projects/p-123456", "[RESOURCE:6 IAM_POLICY:5]"},
+		{"organizations/1", "[RESOURCE:9 IAM_POLICY:8]"},
+		{"folders/2", "[RESOURCE:8 IAM_POLICY:7]"},
+		{"projects/p-123456", "[RESOURCE:7 IAM_POLICY:6]"},
 	} {
 		var got []string
 		streams := 0

@@ -213,7 +213,7 @@ func TestExportAssetsFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			inv := b.Finish()
-			want := map[string]int{"RESOURCE": 8, "IAM_POLICY": 7}[tc.content]
+			want := map[string]int{"RESOURCE": 9, "IAM_POLICY": 8}[tc.content]
 			if len(inv.Gaps) != want {
 				t.Fatalf("%d gaps, want %d: %+v", len(inv.Gaps), want, inv.Gaps)
 			}

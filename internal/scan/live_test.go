@@ -101,10 +101,10 @@ func digest(inv *inventory.Inventory) string {
 		add("project %s id=%s folders=%v org=%s scanned=%v", num, p.ID, p.Folders, p.Organization, p.Scanned)
 	}
 	for _, r := range inv.Runs {
-		add("run %s %s sa=%s creator=%s lm=%s %v", r.Node.Key, r.Shape, r.ServiceAccount, r.Creator, r.LastModifier, r.Containers)
+		add("run %s %s %s sa=%s creator=%s lm=%s managed-by=%s %v", r.Node.Key, r.Kind, r.Shape, r.ServiceAccount, r.Creator, r.LastModifier, r.ManagedBy, r.Containers)
 	}
 	for k, r := range inv.Repositories {
-		add("repo %s %s %s %s", k, r.Format, r.Mode, r.UpstreamSecret)
+		add("repo %s %s %s %s upstreams=%v", k, r.Format, r.Mode, r.UpstreamSecret, r.Upstreams)
 	}
 	for k := range inv.Secrets {
 		add("secret %s", k)
@@ -137,9 +137,9 @@ func TestLiveReadsWhatTheExportHolds(t *testing.T) {
 	if st.MaxPageSize != scan.PageSize {
 		t.Errorf("page size asked %d, want %d", st.MaxPageSize, scan.PageSize)
 	}
-	// One call per stream: 8 resource types and 7 with IAM policies.
-	if st.Calls != 15 || pacer.Calls() != 15 {
-		t.Errorf("calls: server saw %d, pacer counted %d, want 15 each", st.Calls, pacer.Calls())
+	// One call per stream: 9 resource types and 8 with IAM policies.
+	if st.Calls != 17 || pacer.Calls() != 17 {
+		t.Errorf("calls: server saw %d, pacer counted %d, want 17 each", st.Calls, pacer.Calls())
 	}
 	for _, p := range live.Progress() {
 		if !p.Done || p.Err != nil {
@@ -208,9 +208,9 @@ func TestLivePagesThroughLargeStreams(t *testing.T) {
 	if len(inv.Runs) != 2500 || len(inv.Gaps) != 0 {
 		t.Fatalf("read %d services with gaps %v, want 2500 and none", len(inv.Runs), inv.Gaps)
 	}
-	// 3 pages of services, one page for each of the 14 other streams.
-	if st := srv.Stats(); st.Pages != 17 || st.Assets != 2501 {
-		t.Errorf("server served %d pages, %d assets; want 17 and 2501", st.Pages, st.Assets)
+	// 3 pages of services, one page for each of the 16 other streams.
+	if st := srv.Stats(); st.Pages != 19 || st.Assets != 2501 {
+		t.Errorf("server served %d pages, %d assets; want 19 and 2501", st.Pages, st.Assets)
 	}
 }
 

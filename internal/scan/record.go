@@ -36,9 +36,10 @@ type exportData struct {
 	LifecycleState string          `json:"lifecycleState"`
 
 	// Cloud Run, v2.
-	Creator      string      `json:"creator"`
-	LastModifier string      `json:"lastModifier"`
-	Template     *v2Template `json:"template"`
+	Creator      string            `json:"creator"`
+	LastModifier string            `json:"lastModifier"`
+	Labels       map[string]string `json:"labels"`
+	Template     *v2Template       `json:"template"`
 	// Cloud Run, v1 (Knative).
 	APIVersion *string     `json:"apiVersion"`
 	Metadata   *v1Metadata `json:"metadata"`
@@ -54,6 +55,11 @@ type exportData struct {
 			} `json:"usernamePasswordCredentials"`
 		} `json:"upstreamCredentials"`
 	} `json:"remoteRepositoryConfig"`
+	VirtualRepositoryConfig *struct {
+		UpstreamPolicies []struct {
+			Repository string `json:"repository"`
+		} `json:"upstreamPolicies"`
+	} `json:"virtualRepositoryConfig"`
 
 	// Custom roles.
 	Stage               string   `json:"stage"`
@@ -75,6 +81,7 @@ type exportContainer struct {
 
 type v1Metadata struct {
 	Annotations map[string]string `json:"annotations"`
+	Labels      map[string]string `json:"labels"`
 }
 
 type v1Spec struct {
@@ -153,12 +160,17 @@ func resourceData(assetType string, res *exportResource) *inventory.ResourceData
 	case inventory.TypeProject:
 		rd.ProjectID, rd.LifecycleState = d.ProjectID, d.LifecycleState
 		rd.ProjectNumber = jsonString(d.ProjectNumber)
-	case inventory.TypeService, inventory.TypeJob:
+	case inventory.TypeService, inventory.TypeJob, inventory.TypeWorkerPool:
 		rd.Run = runData(assetType == inventory.TypeJob, d)
 	case inventory.TypeRepository:
 		rd.Format, rd.Mode = d.Format, d.Mode
 		if c := d.RemoteRepositoryConfig; c != nil && c.UpstreamCredentials != nil && c.UpstreamCredentials.UsernamePasswordCredentials != nil {
 			rd.UpstreamSecret = c.UpstreamCredentials.UsernamePasswordCredentials.PasswordSecretVersion
+		}
+		if c := d.VirtualRepositoryConfig; c != nil {
+			for _, u := range c.UpstreamPolicies {
+				rd.Upstreams = append(rd.Upstreams, u.Repository)
+			}
 		}
 	case inventory.TypeRole:
 		rd.Stage, rd.Deleted, rd.Permissions = d.Stage, d.Deleted, d.IncludedPermissions
@@ -176,13 +188,16 @@ func jsonString(raw json.RawMessage) string {
 	return s
 }
 
-// runData reads either Cloud Run shape, as inventory.FromAsset does.
+// runData reads either Cloud Run shape, as inventory.FromAsset does; job
+// is true for jobs, whose task template nests one level deeper than the
+// template of services and worker pools.
 func runData(job bool, d *exportData) *inventory.RunData {
 	rd := &inventory.RunData{}
 	var cs []exportContainer
 	if d.Spec != nil || d.APIVersion != nil || d.Metadata != nil {
 		rd.Shape = "v1"
 		if d.Metadata != nil {
+			rd.ManagedBy = d.Metadata.Labels[inventory.LabelManagedBy]
 			ann := d.Metadata.Annotations
 			for _, prefix := range []string{"serving.knative.dev/", "run.googleapis.com/"} {
 				if rd.Creator == "" {
@@ -209,6 +224,7 @@ func runData(job bool, d *exportData) *inventory.RunData {
 	} else {
 		rd.Shape = "v2"
 		rd.Creator, rd.LastModifier = d.Creator, d.LastModifier
+		rd.ManagedBy = d.Labels[inventory.LabelManagedBy]
 		t := d.Template
 		if job && t != nil {
 			t = t.Template

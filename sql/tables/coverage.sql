@@ -12,7 +12,8 @@ CREATE TABLE IF NOT EXISTS `${dataset}.coverage` (
   secrets INT64 OPTIONS (description = "Secret Manager secrets read."),
   iam_policies INT64 OPTIONS (description = "IAM policies read."),
   complete BOOL NOT NULL OPTIONS (description = "True when the project was read completely."),
-  gaps ARRAY<STRING> OPTIONS (description = "What could not be read for this project.")
+  gaps ARRAY<STRING> OPTIONS (description = "What could not be read for this project."),
+  worker_pools INT64 OPTIONS (description = "Cloud Run worker pools read.")
 )
 PARTITION BY run_date
 CLUSTER BY project_id

@@ -170,6 +170,9 @@ type coverageRow struct {
 	IAMPolicies   int      `json:"iam_policies"`
 	Complete      bool     `json:"complete"`
 	Gaps          []string `json:"gaps"`
+	// Added after the first release: NULLABLE and last, so that a table
+	// created before it takes it by ALTER TABLE.
+	WorkerPools int `json:"worker_pools"`
 }
 
 // RunDate is the day a run belongs to: the UTC date it started. A day holds
@@ -339,6 +342,7 @@ func encode(res audit.Result, loadedAt time.Time) (*batch, error) {
 			IAMPolicies:   c.IAMPolicies,
 			Complete:      len(c.Gaps) == 0,
 			Gaps:          nonNil(c.Gaps),
+			WorkerPools:   c.WorkerPools,
 		})
 		if err != nil {
 			return nil, err

@@ -148,7 +148,7 @@ func (w *writer) coverage() error {
 	}
 	put := func(values ...any) error { return putSpans(nil, values...) }
 	// header writes a header row, right-aligned over the counts.
-	counts := []string{"Gaps", "Services", "Jobs", "Repositories", "Secrets", "IAM policies"}
+	counts := []string{"Gaps", "Services", "Jobs", "Worker pools", "Repositories", "Secrets", "IAM policies"}
 	header := func(names ...string) error {
 		cells := make([]any, len(names))
 		for i, n := range names {
@@ -229,7 +229,7 @@ func (w *writer) coverage() error {
 		return err
 	}
 	first := row
-	if err := header("Project", "Project number", "Folders", "Services", "Jobs", "Repositories", "Secrets", "IAM policies", "Status", "Not read"); err != nil {
+	if err := header("Project", "Project number", "Folders", "Services", "Jobs", "Worker pools", "Repositories", "Secrets", "IAM policies", "Status", "Not read"); err != nil {
 		return err
 	}
 	if first+len(w.r.Coverage) > excelize.TotalRows {
@@ -243,7 +243,7 @@ func (w *writer) coverage() error {
 			st = excelize.Cell{StyleID: w.st.bad, Value: "INCOMPLETE"}
 		}
 		if err := put(text(p.ProjectID), text(p.ProjectNumber), text(strings.Join(p.Folders, ", ")),
-			p.Services, p.Jobs, p.Repositories, p.Secrets, p.IAMPolicies, st, text(strings.Join(p.Gaps, "; "))); err != nil {
+			p.Services, p.Jobs, p.WorkerPools, p.Repositories, p.Secrets, p.IAMPolicies, st, text(strings.Join(p.Gaps, "; "))); err != nil {
 			return err
 		}
 	}

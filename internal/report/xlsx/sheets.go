@@ -28,6 +28,8 @@ func resourceType(name, fallback string) string {
 		return "service"
 	case strings.Contains(name, "/jobs/"):
 		return "job"
+	case strings.Contains(name, "/workerPools/"):
+		return "worker pool"
 	case strings.Contains(name, "/repositories/"):
 		return "repository"
 	}

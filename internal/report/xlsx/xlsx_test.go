@@ -394,10 +394,10 @@ func TestExampleWorkbook(t *testing.T) {
 		if r := find("run.googleapis.com/Service"); r[1] != "read" {
 			t.Errorf("service asset type row = %q", r)
 		}
-		if r := find("acme-data-pipeline"); r[8] != "INCOMPLETE" || !strings.Contains(r[9], "permission denied") {
+		if r := find("acme-data-pipeline"); r[9] != "INCOMPLETE" || !strings.Contains(r[10], "permission denied") {
 			t.Errorf("acme-data-pipeline row = %q", r)
 		}
-		if r := find("acme-prod-web"); r[8] != "complete" || r[3] != "4" {
+		if r := find("acme-prod-web"); r[9] != "complete" || r[3] != "4" {
 			t.Errorf("acme-prod-web row = %q", r)
 		}
 		tables, _ := f.GetTables("Coverage")
