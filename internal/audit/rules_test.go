@@ -80,7 +80,8 @@ func customRole(parent, name string, perms ...string) string {
 
 // policy binds role to members on a node given by short name: "org",
 // "folder", a project id, or a resource path below a project such as
-// "reg/locations/europe-west1/repositories/shared".
+// "reg/locations/europe-west1/repositories/shared" or
+// "app/locations/europe-west1/workerPools/pool".
 func policy(on, role string, members ...string) string {
 	return conditionalPolicy(on, role, "", members...)
 }
@@ -104,6 +105,8 @@ func conditionalPolicy(on, role, expr string, members ...string) string {
 			name, typ = "//run.googleapis.com/projects/"+proj+"/"+rest, inventory.TypeService
 		case strings.Contains(rest, "/jobs/"):
 			name, typ = "//run.googleapis.com/projects/"+proj+"/"+rest, inventory.TypeJob
+		case strings.Contains(rest, "/workerPools/"):
+			name, typ = "//run.googleapis.com/projects/"+proj+"/"+rest, inventory.TypeWorkerPool
 		case strings.HasPrefix(rest, "secrets/"):
 			name, typ = "//secretmanager.googleapis.com/projects/"+projects[proj]+"/"+rest, inventory.TypeSecret
 		}
