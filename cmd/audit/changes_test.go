@@ -102,7 +102,7 @@ func TestSCCAndNotify(t *testing.T) {
 	if m.Counts.Resolved != 1 || m.Resolved[0].FindingID != "0123456789abcdef0123456789abcdef" {
 		t.Errorf("resolved: %d %+v", m.Counts.Resolved, m.Resolved)
 	}
-	if m.Counts.Open != 12 || m.Previous != "baseline:"+baseline {
+	if m.Counts.Open != 14 || m.Previous != "baseline:"+baseline {
 		t.Errorf("message %+v", m)
 	}
 	if a := msgs[0].Attributes; a["has_new"] != "true" || a["complete"] != "true" || a["organization"] != "123456789012" {

@@ -210,7 +210,7 @@ func TestExportProgressOnATerminal(t *testing.T) {
 	}
 	got := out.String()
 	for _, want := range []string{
-		"ExportAssets RESOURCE   16 shards, 29 assets, ", // 29 assets in 8 types, 2 a shard
+		"ExportAssets RESOURCE   19 shards, 33 assets, ", // 29 assets in 8 types, 2 a shard
 		"ExportAssets IAM_POLICY FAILED (a gap): ExportAssets refused: PERMISSION_DENIED: caifake: injected",
 		"collecting organizations/123456789012 by export: ",
 		"RESOURCE done (0 polls",

@@ -84,7 +84,7 @@ func TestNothingToAudit(t *testing.T) {
 			exitPartial, "c.ndjson holds no assets"},
 		{"no Project assets", map[string]string{"a.ndjson": keep(res, not(isType("cloudresourcemanager.googleapis.com/Project"))), "b.ndjson": keep(pol, func(string) bool { return true })},
 			exitPartial, "no Project asset"},
-		{"no Cloud Run resources", map[string]string{"a.ndjson": keep(res, not(isType("run.googleapis.com/Service", "run.googleapis.com/Job"))), "b.ndjson": keep(pol, func(string) bool { return true })},
+		{"no Cloud Run resources", map[string]string{"a.ndjson": keep(res, not(isType("run.googleapis.com/Service", "run.googleapis.com/Job", "run.googleapis.com/WorkerPool"))), "b.ndjson": keep(pol, func(string) bool { return true })},
 			exitPartial, "no Cloud Run service, job or worker pool"},
 		{"no IAM policies", map[string]string{"a.ndjson": keep(res, func(string) bool { return true })}, exitPartial, "no IAM policy at all"},
 		{"a UTF-8 byte-order mark is accepted", map[string]string{"a.ndjson": "\uFEFF" + keep(res, func(string) bool { return true }), "b.ndjson": "\uFEFF" + keep(pol, func(string) bool { return true })},

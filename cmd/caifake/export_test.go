@@ -57,8 +57,8 @@ func TestServesExportAssets(t *testing.T) {
 		t.Fatal(err)
 	}
 	inv := b.Finish()
-	if inv.Counts["services"] != 6 || len(inv.Gaps) != 8 || inv.Gaps[0].ContentType != "IAM_POLICY" {
-		t.Errorf("services %d, gaps %+v; want 6 and the refused IAM policies' 8 types", inv.Counts["services"], inv.Gaps)
+	if inv.Counts["services"] != 7 || len(inv.Gaps) != 8 || inv.Gaps[0].ContentType != "IAM_POLICY" {
+		t.Errorf("services %d, gaps %+v; want 7 and the refused IAM policies' 8 types", inv.Counts["services"], inv.Gaps)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -67,8 +67,8 @@ func TestServesExportsToTheLiveSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	inv := b.Finish()
-	if inv.Counts["services"] != 6 || len(inv.Gaps) != 1 || inv.Gaps[0].AssetType != inventory.TypeJob {
-		t.Errorf("services %d, gaps %+v; want 6 and the denied job policies", inv.Counts["services"], inv.Gaps)
+	if inv.Counts["services"] != 7 || len(inv.Gaps) != 1 || inv.Gaps[0].AssetType != inventory.TypeJob {
+		t.Errorf("services %d, gaps %+v; want 7 and the denied job policies", inv.Counts["services"], inv.Gaps)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -176,8 +176,8 @@ func TestFaultFlagReachesTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	inv := b.Finish()
-	if inv.Counts["services"] != 6 || len(inv.Gaps) != 1 || inv.Gaps[0].AssetType != inventory.TypeSecret {
-		t.Errorf("services %d, gaps %+v; want all 6 services (the burst retried) and the refused secret policies", inv.Counts["services"], inv.Gaps)
+	if inv.Counts["services"] != 7 || len(inv.Gaps) != 1 || inv.Gaps[0].AssetType != inventory.TypeSecret {
+		t.Errorf("services %d, gaps %+v; want all 7 services (the burst retried) and the refused secret policies", inv.Counts["services"], inv.Gaps)
 	}
 	cancel()
 	if err := <-done; err != nil {

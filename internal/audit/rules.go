@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -127,6 +128,25 @@ type deployer struct {
 // makes the Cloud Run calls that deploy a function's service.
 func FunctionsAgent(projectNumber string) string {
 	return "serviceAccount:service-" + projectNumber + "@gcf-admin-robot.iam.gserviceaccount.com"
+}
+
+// serviceAgentEmail matches the Google-managed service agents of a
+// project: service-NUMBER@gcp-sa-SERVICE.iam.gserviceaccount.com and the
+// older service-NUMBER@gcf-admin-robot… and …@serverless-robot-prod…
+// forms, and the Google APIs Service Agent NUMBER@cloudservices…, which
+// holds roles/editor on every project.
+var serviceAgentEmail = regexp.MustCompile(`^(service-[0-9]+@(gcp-sa-[a-z0-9-]+|gcf-admin-robot|serverless-robot-prod)\.iam\.gserviceaccount\.com|[0-9]+@cloudservices\.gserviceaccount\.com)$`)
+
+// ServiceAgent reports whether member is a Google-managed service agent.
+// Agents act only on behalf of their own service: the role Google grants
+// one may hold Cloud Run's deploy permissions (roles/editor of the Google
+// APIs Service Agent, roles/cloudfunctions.serviceAgent), but no agent
+// deploys a resource of its own accord, so none is an ordinary deployer.
+// The one that deploys Cloud Run services, Cloud Functions', is checked
+// for the services Cloud Functions manages.
+func ServiceAgent(member string) bool {
+	email, ok := strings.CutPrefix(member, "serviceAccount:")
+	return ok && serviceAgentEmail.MatchString(strings.ToLower(email))
 }
 
 // managedByFunctions reports whether r is a service that Cloud Functions
@@ -445,6 +465,11 @@ func (ev *evaluator) deployers(r *inventory.RunResource) []deployer {
 	var out []deployer
 	seen := map[string]bool{}
 	for _, h := range ev.eng.Holders(perms, r.Node) {
+		if ServiceAgent(h.Member) {
+			// Its role lets it deploy only on its own service's behalf
+			// (managed services are handled above): not a deployer.
+			continue
+		}
 		d := deployer{member: h.Member, sure: h.Perms != 0, steps: h.Steps}
 		out = append(out, d)
 		seen[strings.ToLower(h.Member)] = true
@@ -453,7 +478,7 @@ func (ev *evaluator) deployers(r *inventory.RunResource) []deployer {
 		return out
 	}
 	lm := memberOf(r.LastModifier)
-	if seen[strings.ToLower(lm)] {
+	if seen[strings.ToLower(lm)] || ServiceAgent(lm) {
 		return out
 	}
 	best := access.Answer{}

@@ -117,8 +117,8 @@ func TestExample(t *testing.T) {
 			}
 		}
 	}
-	if excepted != 5 {
-		t.Errorf("%d excepted, want 5 (3 of dave's, 2 on gcr.io)", excepted)
+	if excepted != 6 {
+		t.Errorf("%d excepted, want 6 (4 of dave's, 2 on gcr.io)", excepted)
 	}
 }
 

@@ -239,8 +239,11 @@ func WriteText(w io.Writer, r audit.Result) {
 		org = "(unknown)"
 	}
 	fmt.Fprintf(w, "runaudit %s: organization %s, %s\n", Inert(s.Version), Inert(org), Inert(sourceText(s.Source)))
-	fmt.Fprintf(w, "read: %d projects, %d services, %d jobs, %d worker pools (%d containers), %d repositories, %d secrets, %d custom roles, %d IAM policies (%d bindings)\n",
-		inv["projects"], inv["services"], inv["jobs"], inv["worker_pools"], inv["containers"], inv["repositories"], inv["secrets"], inv["custom_roles"], inv["iam_policies"], inv["bindings"])
+	fmt.Fprintf(w, "read: %s, %s, %s, %s (%s), %s, %s, %s, %s (%s)\n",
+		plural(inv["projects"], "project"), plural(inv["services"], "service"), plural(inv["jobs"], "job"),
+		plural(inv["worker_pools"], "worker pool"), plural(inv["containers"], "container"),
+		plural(inv["repositories"], "repository"), plural(inv["secrets"], "secret"), plural(inv["custom_roles"], "custom role"),
+		plural(inv["iam_policies"], "IAM policy"), plural(inv["bindings"], "binding"))
 	fmt.Fprintf(w, "findings: %d (%d actionable, %d undecided)\n", s.Findings, s.Actionable, s.Undecided)
 	for _, h := range s.UndecidedOn {
 		fmt.Fprintf(w, "  %d undecided hang on %s: %s\n", h.Findings, Inert(h.On), h.Fix)
@@ -400,9 +403,13 @@ func AuditLogLine(fs []audit.Finding) string {
 	return line
 }
 
+// plural counts n of noun in English: "1 job", "2 jobs", "3 repositories".
 func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
+	}
+	if stem, ok := strings.CutSuffix(noun, "y"); ok && stem != "" && !strings.ContainsAny(stem[len(stem)-1:], "aeiou") {
+		return fmt.Sprintf("%d %sies", n, stem)
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }

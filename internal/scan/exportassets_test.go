@@ -246,8 +246,8 @@ func TestExportAssetsFailures(t *testing.T) {
 				if policies != 0 {
 					t.Errorf("%d policies read from a failed export", policies)
 				}
-				if services != 6 {
-					t.Errorf("services %d, want the 6 of the resources export", services)
+				if services != 7 {
+					t.Errorf("services %d, want the 7 of the resources export", services)
 				}
 			default:
 				if d := lineDiff(digest(exportInventory(t)), digest(inv)); d != "" {

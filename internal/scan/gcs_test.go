@@ -128,8 +128,8 @@ func TestGCSExportProblems(t *testing.T) {
 	if len(inv.Skipped) != 1 || inv.Skipped[0].Where != "gs://exports/bad/resources.ndjson:"+itoa(lines+1) {
 		t.Errorf("skipped %+v, want line %d", inv.Skipped, lines+1)
 	}
-	if inv.Counts["services"] != 6 {
-		t.Errorf("services %d, want the 6 of the good lines", inv.Counts["services"])
+	if inv.Counts["services"] != 7 {
+		t.Errorf("services %d, want the 7 of the good lines", inv.Counts["services"])
 	}
 }
 

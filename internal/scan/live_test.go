@@ -324,8 +324,8 @@ func TestLiveDeadlineLeavesGaps(t *testing.T) {
 	if len(inv.Gaps) != 2 || !strings.Contains(reasons[inventory.TypeJob], "deadline") || !strings.Contains(reasons[inventory.TypeSecret], "PERMISSION_DENIED") {
 		t.Fatalf("gaps %+v, want the jobs stream naming the deadline and the secrets' policies the denial", inv.Gaps)
 	}
-	if inv.Counts["services"] != 6 || inv.Counts["jobs"] != 0 {
-		t.Errorf("counts %v: want the 6 services read and no jobs", inv.Counts)
+	if inv.Counts["services"] != 7 || inv.Counts["jobs"] != 0 {
+		t.Errorf("counts %v: want the 7 services read and no jobs", inv.Counts)
 	}
 }
 
