@@ -178,7 +178,8 @@ func TestNewReportsMissingColumns(t *testing.T) {
 	}
 }
 
-// A table created before the exception columns existed gets them: New
+// A table created before the exception columns (or coverage's
+// worker_pools) existed gets them: New
 // patches its schema through the tables API with the old columns followed
 // by the new nullable ones, as BigQuery documents for adding columns. The
 // emulator accepts the patch but does not apply it to its storage (it also
@@ -191,8 +192,9 @@ func TestNewAddsNullableColumns(t *testing.T) {
 	added := map[string][]string{
 		tableFindings: {"excepted", "exception_where", "exception_reason", "exception_owner", "exception_expires"},
 		tableRuns:     {"excepted_findings", "open_findings", "expired_exceptions", "unmatched_exceptions"},
+		tableCoverage: {"worker_pools"},
 	}
-	types := map[string]string{"excepted": "BOOLEAN", "exception_where": "STRING", "excepted_findings": "INTEGER"}
+	types := map[string]string{"excepted": "BOOLEAN", "exception_where": "STRING", "excepted_findings": "INTEGER", "worker_pools": "INTEGER"}
 	for tbl, cols := range added {
 		// One older table per dataset: New stops at the first table it
 		// cannot bring up to date.
