@@ -297,6 +297,11 @@ func TestVirtualRepoFindingFields(t *testing.T) {
 			if f.Reason == "" {
 				t.Error("no reason")
 			}
+			var sum Summary
+			Summarize(&sum, &inventory.Inventory{}, fs)
+			if sum.Actionable != 1 || sum.Undecided != 0 || sum.ByKind[string(kindUpstreamInaccessible)] != 1 {
+				t.Errorf("summary counts actionable %d undecided %d by kind %v", sum.Actionable, sum.Undecided, sum.ByKind)
+			}
 		})
 	}
 	for _, k := range []Kind{kindUpstreamNotFound, kindUpstreamOutside} {
@@ -333,6 +338,12 @@ func TestVirtualRepoUndecided(t *testing.T) {
 		{name: "repository policies not read", gaps: []inventory.Gap{gap("organizations/1", inventory.TypeRepository, inventory.ContentIAMPolicy)},
 			assets: []string{vLocal, ownGrant}, want: PolicyNotRead, wouldBe: kindUpstreamInaccessible, wouldBeSev: High},
 		{name: "the upstream project's repositories not listed whole", gaps: []inventory.Gap{gap("projects/app", inventory.TypeRepository, inventory.ContentResource)},
+			assets: []string{vGone, ownGrant}, want: ResourceNotRead, wouldBe: kindUpstreamNotFound, wouldBeSev: Low},
+		{name: "the organization's repositories not listed whole", gaps: []inventory.Gap{gap("organizations/1", inventory.TypeRepository, inventory.ContentResource)},
+			assets: []string{vGone, ownGrant}, want: ResourceNotRead, wouldBe: kindUpstreamNotFound, wouldBeSev: Low},
+		{name: "the folder's repositories not listed whole", gaps: []inventory.Gap{gap("folders/10", inventory.TypeRepository, inventory.ContentResource)},
+			assets: []string{vGone, ownGrant}, want: ResourceNotRead, wouldBe: kindUpstreamNotFound, wouldBeSev: Low},
+		{name: "an unreadable file may have held the upstream", gaps: []inventory.Gap{{Scope: "f.ndjson", Reason: "reading f.ndjson: unexpected EOF"}},
 			assets: []string{vGone, ownGrant}, want: ResourceNotRead, wouldBe: kindUpstreamNotFound, wouldBeSev: Low},
 		{name: "repositories not listed whole elsewhere: the missing one is missing", gaps: []inventory.Gap{gap("projects/other", inventory.TypeRepository, inventory.ContentResource)},
 			assets: []string{vGone, ownGrant}, want: kindUpstreamNotFound},
@@ -388,6 +399,12 @@ func TestImagesThroughVirtualRepositories(t *testing.T) {
 	}{
 		{"every grant in place", []string{web, dev, readsVirt, ownGrant, virtualRepoAsset("reg", "europe-west1", "virt", upShared)}, nil, VerdictOK},
 		{"an inaccessible upstream puts the image at risk", []string{web, dev, readsVirt, ownGrant, virtualRepoAsset("reg", "europe-west1", "virt", upShared, upLocal)},
+			[]string{"VIRTUAL_REPO_UPSTREAM_INACCESSIBLE HIGH " + arAgentReg + " local"}, VerdictAtRisk},
+		{"an upstream the agent may read through a group: undecided, so unverified", []string{web, dev, readsVirt, ownGrant, virtualRepoAsset("reg", "europe-west1", "virt", upShared, upLocal),
+			policy(local, "roles/artifactregistry.reader", "group:agents@x.example")},
+			[]string{"GROUP_MEMBERSHIP_UNKNOWN INFO " + arAgentReg + " local"}, VerdictUnverified},
+		{"the virtual repository named by project number", []string{web, dev, readsVirt, ownGrant,
+			strings.Replace(virtualRepoAsset("reg", "europe-west1", "virt", upShared, upLocal), "projects/reg/", "projects/200/", 1)},
 			[]string{"VIRTUAL_REPO_UPSTREAM_INACCESSIBLE HIGH " + arAgentReg + " local"}, VerdictAtRisk},
 		{"the deployer reads the upstream but not the virtual repository", []string{web, dev, policy(virt, "roles/artifactregistry.reader", runAgent), ownGrant,
 			policy(shared, "roles/artifactregistry.reader", devUser), virtualRepoAsset("reg", "europe-west1", "virt", upShared)},
@@ -445,6 +462,10 @@ func TestCloudFunctionsServices(t *testing.T) {
 			policy(shared, "roles/artifactregistry.reader", "serviceAccount:service-300@serverless-robot-prod.iam.gserviceaccount.com")},
 			[]string{"DEPLOYER_CANNOT_READ_IMAGE HIGH serviceAccount:service-300@gcf-admin-robot.iam.gserviceaccount.com shared"}},
 		ruleCase{"no deployer at all: the functions agent is still checked", []string{labelledService("v2", "app", "fn", "cloudfunctions", "", sharedImg), runOK}, gcfFires},
+		ruleCase{"an undecided deploy grant is no deployer either", []string{labelledService("v2", "app", "fn", "cloudfunctions", "", sharedImg), runOK,
+			conditionalPolicy("app", "roles/run.developer", `request.time < timestamp("2030-01-01T00:00:00Z")`, devUser)}, gcfFires},
+		ruleCase{"a deploying group is no deployer either", []string{labelledService("v2", "app", "fn", "cloudfunctions", "", sharedImg), runOK,
+			policy("app", "roles/run.developer", "group:devs@x.example")}, gcfFires},
 		ruleCase{"a public image needs no check", []string{labelledService("v2", "app", "fn", "cloudfunctions", "", "docker.io/library/nginx:1.27"), dev}, nil},
 		ruleCase{"a labelled job is an ordinary job", []string{labelledJob("app", "batch", sharedImg), dev, runOK}, devFires},
 		ruleCase{"a labelled worker pool is an ordinary worker pool", []string{labelledWorkerPool("app", "pool", sharedImg), dev, runOK}, devFires},
@@ -501,11 +522,25 @@ func TestCloudFunctionsFindingAndNote(t *testing.T) {
 			if !strings.Contains(f.Reason, "Cloud Functions") {
 				t.Errorf("reason %q does not say Cloud Functions deploys the service", f.Reason)
 			}
+			if len(rows) != 2 {
+				t.Fatalf("rows %+v, want two", rows)
+			}
 			for _, r := range rows {
 				managed := strings.Contains(strings.ToLower(r.Note), "cloud functions")
 				if strings.HasSuffix(r.Resource, "/services/fn") != managed {
 					t.Errorf("row %s: note %q", r.Resource, r.Note)
 				}
+				if managed && r.Verdict != VerdictAtRisk {
+					t.Errorf("row %s: verdict %s, want AT_RISK", r.Resource, r.Verdict)
+				}
+			}
+			// With the agent's read, the image is OK though the developer
+			// who could update it cannot read it.
+			fs, rows, _ = evaluate(t, access.Options{},
+				labelledService(shape, "app", "fn", "cloudfunctions", "dev@x.example", sharedImg),
+				policy("app", "roles/run.developer", devUser), policy(shared, "roles/artifactregistry.reader", runAgent, gcfAgent))
+			if len(fs) != 0 || len(rows) != 1 || rows[0].Verdict != VerdictOK || !strings.Contains(strings.ToLower(rows[0].Note), "cloud functions") {
+				t.Errorf("agent reads: findings %q, rows %+v; want none, one OK row with the note", brief(fs), rows)
 			}
 		})
 	}
@@ -599,5 +634,20 @@ func TestCloudFunctionsAgentUndecided(t *testing.T) {
 				t.Errorf("finding %s %s would be %s %s; want %s %s would be DEPLOYER_CANNOT_READ_IMAGE HIGH", f.Kind, f.Principal, f.WouldBe, f.WouldBeSeverity, tc.want, gcfAgent)
 			}
 		})
+	}
+}
+
+// Where the scan did not read the organization's projects whole, an
+// upstream in a project it does not know may be inside the organization:
+// undecided, as an image there is, not "outside the scanned organization".
+func TestVirtualRepoUpstreamProjectUnread(t *testing.T) {
+	gaps := []inventory.Gap{{Scope: "organizations/1", AssetType: inventory.TypeProject, ContentType: inventory.ContentResource, Reason: "PERMISSION_DENIED"}}
+	fs, _ := evaluateWithGaps(t, gaps, virtualRepoAsset("reg", "europe-west1", "virt", "projects/elsewhere/locations/europe-west1/repositories/x"),
+		policy("reg", "roles/artifactregistry.serviceAgent", arAgentReg))
+	if len(fs) != 1 {
+		t.Fatalf("findings %q, want one", brief(fs))
+	}
+	if f := fs[0]; !f.Kind.Undecided() || f.WouldBe == "" || f.Principal != arAgentReg || !strings.Contains(f.Reason, "PERMISSION_DENIED") {
+		t.Errorf("finding %s %s would be %q: want an undecided one naming the gap\n%s", f.Kind, f.Principal, f.WouldBe, f.Reason)
 	}
 }
