@@ -47,8 +47,8 @@ func TestPartialScanNeverClaimsMore(t *testing.T) {
 		assets []*assetpb.Asset
 	}{{"acme", "123456789012", acmeAssets(t)}}
 	for _, seed := range []uint64{1, 2, 3} {
-		cfg := synthorg.Config{Seed: seed, Org: "100000000001", Projects: 24, Folders: 4, Services: 2, Jobs: 1, Repos: 2,
-			ProjectBindings: 6, ResourceBindings: 2, CrossProject: 0.5, RemoteRepos: 0.5, Findings: 0.3, Inherited: true}
+		cfg := synthorg.Config{Seed: seed, Org: "100000000001", Projects: 24, Folders: 4, Services: 2, Jobs: 1, WorkerPools: 1, Repos: 2,
+			ProjectBindings: 6, ResourceBindings: 2, CrossProject: 0.5, RemoteRepos: 0.5, VirtualRepos: 0.4, Functions: 0.3, Findings: 0.3, Inherited: true}
 		orgs = append(orgs, struct {
 			name   string
 			org    string
@@ -149,7 +149,7 @@ func checkPartial(t *testing.T, full, part runOutputs) {
 		switch {
 		case f.Kind.Actionable() && (!ok || g.Kind != f.Kind):
 			t.Errorf("(1) actionable finding the full run lacks: %s %s %s %s\n%s", f.Kind, f.Resource, f.Principal, f.Repository, f.Reason)
-		case (f.Kind == audit.ImageRepositoryNotFound || f.Kind == audit.SecretNotFound) && !ok:
+		case (f.Kind == audit.ImageRepositoryNotFound || f.Kind == audit.SecretNotFound || f.Kind == audit.VirtualRepoUpstreamNotFound) && !ok:
 			t.Errorf("(2) not-found finding the full run lacks: %s %s %s\n%s", f.Kind, f.Resource, f.Repository, f.Reason)
 		}
 	}

@@ -40,8 +40,8 @@ func assetFixtures(t *testing.T) map[string][]byte {
 	}
 	for _, seed := range []uint64{1, 2, 3} {
 		var res, iam bytes.Buffer
-		cfg := synthorg.Config{Seed: seed, Org: "100000000001", Projects: 30, Folders: 4, Services: 2, Jobs: 2, Repos: 2,
-			ProjectBindings: 8, ResourceBindings: 3, CrossProject: 0.5, RemoteRepos: 0.5, Findings: 0.3, Inherited: true}
+		cfg := synthorg.Config{Seed: seed, Org: "100000000001", Projects: 30, Folders: 4, Services: 2, Jobs: 2, WorkerPools: 1, Repos: 2,
+			ProjectBindings: 8, ResourceBindings: 3, CrossProject: 0.5, RemoteRepos: 0.5, VirtualRepos: 0.4, Functions: 0.3, Findings: 0.3, Inherited: true}
 		if _, _, err := synthorg.Generate(cfg, &res, &iam); err != nil {
 			t.Fatal(err)
 		}

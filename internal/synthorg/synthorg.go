@@ -22,8 +22,8 @@ type Config struct {
 	// Projects and Folders count the hierarchy; half the folders (rounded
 	// up) sit under the organization, the rest one level below them.
 	Projects, Folders int
-	// Services and Jobs are Cloud Run resources per project.
-	Services, Jobs int
+	// Services, Jobs and WorkerPools are Cloud Run resources per project.
+	Services, Jobs, WorkerPools int
 	// Repos are standard Docker repositories per project.
 	Repos int
 	// SharedRepos are repositories in the registry project that other
@@ -46,10 +46,20 @@ type Config struct {
 	// that missed the organization's or a folder's policy would misjudge
 	// them.
 	Inherited bool
+	// VirtualRepos is the share of projects with a virtual repository
+	// whose upstreams are the project's first repository and its shared
+	// repository, and through which its first Cloud Run resource pulls.
+	VirtualRepos float64
+	// Functions is the share of services that Cloud Functions manages
+	// (label goog-managed-by: cloudfunctions): deployed by the Cloud
+	// Functions service agent, whatever the planted deployers.
+	Functions float64
 	// Findings is the share of each kind of case that is planted broken:
 	// services and jobs given a deployer who cannot read their images,
 	// (project, shared repository) pairs whose Cloud Run service agent is
-	// not granted, remote repositories whose agent cannot read the secret.
+	// not granted, remote repositories whose agent cannot read the secret,
+	// virtual repositories whose agent cannot read the shared upstream,
+	// projects whose Cloud Functions agent lost its role.
 	Findings float64
 }
 
@@ -68,6 +78,8 @@ type Stats struct {
 	Folders      int            `json:"folders"`
 	Services     int            `json:"services"`
 	Jobs         int            `json:"jobs"`
+	WorkerPools  int            `json:"worker_pools"`
+	Functions    int            `json:"functions"`
 	Repositories int            `json:"repositories"`
 	Secrets      int            `json:"secrets"`
 	IAMPolicies  int            `json:"iam_policies"`
@@ -134,6 +146,7 @@ const (
 	typeProject = "cloudresourcemanager.googleapis.com/Project"
 	typeService = "run.googleapis.com/Service"
 	typeJob     = "run.googleapis.com/Job"
+	typePool    = "run.googleapis.com/WorkerPool"
 	typeRepo    = "artifactregistry.googleapis.com/Repository"
 	typeSecret  = "secretmanager.googleapis.com/Secret"
 	typeRole    = "iam.googleapis.com/Role"
@@ -297,7 +310,7 @@ func (g *generator) org() {
 	role := "organizations/" + g.cfg.Org + "/roles/genDeployer"
 	g.resource("//iam.googleapis.com/"+role, typeRole, name, anc, "", obj{
 		"name": role, "title": "Generated deployer", "stage": "GA",
-		"includedPermissions": []string{"run.services.get", "run.services.update", "run.jobs.get", "run.jobs.update"},
+		"includedPermissions": []string{"run.services.get", "run.services.update", "run.jobs.get", "run.jobs.update", "run.workerpools.get", "run.workerpools.update"},
 	})
 }
 
@@ -356,11 +369,15 @@ func cut(s string) (string, string, bool) {
 
 // runUse is one Cloud Run resource being generated.
 type runUse struct {
-	kind   string // "services" or "jobs"
-	name   string
-	repos  []string // repository display names its images come from
-	shared int      // shared repository index, or -1
+	kind      string // "services", "jobs" or "workerPools"
+	name      string
+	repos     []string // repository display names its images come from
+	shared    int      // shared repository index, or -1
+	functions bool     // a service Cloud Functions manages
 }
+
+// runTypes are the asset types of the Cloud Run collections.
+var runTypes = map[string]string{"services": typeService, "jobs": typeJob, "workerPools": typePool}
 
 func (g *generator) projectContents(i int, anc, registryAnc []string) {
 	g.project(i, anc)
@@ -369,12 +386,31 @@ func (g *generator) projectContents(i int, anc, registryAnc []string) {
 	deployer := "serviceAccount:deploy@" + id + ".iam.gserviceaccount.com"
 	agent := "serviceAccount:service-" + num + "@serverless-robot-prod.iam.gserviceaccount.com"
 
+	arAgent := "serviceAccount:service-" + num + "@gcp-sa-artifactregistry.iam.gserviceaccount.com"
+	gcfAgent := "serviceAccount:service-" + num + "@gcf-admin-robot.iam.gserviceaccount.com"
+
 	// The project's policy: its deployer deploys and reads its images.
 	bs := []binding{
 		{Role: "roles/run.developer", Members: []string{deployer}},
 		{Role: "roles/artifactregistry.reader", Members: []string{deployer}},
 		// Google grants each project's Cloud Run service agent its role.
 		{Role: "roles/run.serviceAgent", Members: []string{agent}},
+	}
+	// Extra draws only when the features are on, so that organizations
+	// without them stay byte for byte what they were.
+	virtual := g.cfg.VirtualRepos > 0 && g.rng.Float64() < g.cfg.VirtualRepos
+	functionsPlanted := false // the Cloud Functions agent lost its role
+	if g.cfg.Functions > 0 {
+		// Google grants these agents their roles; Cloud Functions' holds
+		// run.services.update on every service of the project, which must
+		// not make it their deployer.
+		functionsPlanted = g.rng.Float64() < g.cfg.Findings
+		if !functionsPlanted {
+			bs = append(bs, binding{Role: "roles/cloudfunctions.serviceAgent", Members: []string{gcfAgent}})
+		}
+	}
+	if virtual {
+		bs = append(bs, binding{Role: "roles/artifactregistry.serviceAgent", Members: []string{arAgent}})
 	}
 	bs = append(bs, g.fillers(max(0, g.cfg.ProjectBindings-len(bs)), fillerRoles, id)...)
 	g.policy(projName, typeProject, anc, bs)
@@ -388,18 +424,33 @@ func (g *generator) projectContents(i int, anc, registryAnc []string) {
 	}
 
 	shared := i % g.cfg.SharedRepos
+	if virtual {
+		g.virtualRepo(id, num, projName, anc, arAgent, shared)
+	}
 	agentPlanted := false // decided once this project is known to pull from shared
 	agentDecided := false
-	for k := range g.cfg.Services + g.cfg.Jobs {
+	for k := range g.cfg.Services + g.cfg.Jobs + g.cfg.WorkerPools {
 		u := runUse{kind: "services", name: fmt.Sprintf("svc-%d", k), shared: -1}
-		if k >= g.cfg.Services {
+		switch {
+		case k >= g.cfg.Services+g.cfg.Jobs:
+			u.kind, u.name = "workerPools", fmt.Sprintf("pool-%d", k-g.cfg.Services-g.cfg.Jobs)
+		case k >= g.cfg.Services:
 			u.kind, u.name = "jobs", fmt.Sprintf("job-%d", k-g.cfg.Services)
+		case g.cfg.Functions > 0:
+			u.functions = g.rng.Float64() < g.cfg.Functions
 		}
 		r := g.rng.IntN(g.cfg.Repos)
 		own := fmt.Sprintf("projects/%s/locations/%s/repositories/app%d", id, region, r)
 		images := []string{fmt.Sprintf("%s-docker.pkg.dev/%s/app%d/%s:v%d", region, id, r, u.name, 1+g.rng.IntN(40))}
+		if virtual && k == 0 && !u.functions {
+			// Through the virtual repository instead.
+			own = fmt.Sprintf("projects/%s/locations/%s/repositories/all", id, region)
+			images[0] = fmt.Sprintf("%s-docker.pkg.dev/%s/all/%s:v1", region, id, u.name)
+		}
 		u.repos = []string{own}
-		if g.rng.Float64() < g.cfg.CrossProject {
+		// A function's image is built into its own project: Cloud
+		// Functions takes no repository of another project.
+		if !u.functions && g.rng.Float64() < g.cfg.CrossProject {
 			u.shared = shared
 			images = append(images, fmt.Sprintf("%s-docker.pkg.dev/%s/shared%d/base@sha256:%064x", region, registry, shared, shared))
 			u.repos = append(u.repos, sharedRepo(shared))
@@ -419,7 +470,11 @@ func (g *generator) projectContents(i int, anc, registryAnc []string) {
 		}
 		resName := "//run.googleapis.com/projects/" + id + "/locations/" + region + "/" + u.kind + "/" + u.name
 		g.runResource(u, resName, projName, anc, id, num, deployer, images, (i+k)%2 == 0)
-		if g.cfg.Inherited {
+		if u.functions && functionsPlanted {
+			// Its one deployer, Cloud Functions' agent, reads nothing.
+			g.expect("DEPLOYER_CANNOT_READ_IMAGE", resName, gcfAgent, own)
+		}
+		if g.cfg.Inherited && !u.functions {
 			// The platform deployer reads through a folder: not in
 			// projects outside every folder.
 			if !underFolder(anc) {
@@ -444,10 +499,12 @@ func (g *generator) projectContents(i int, anc, registryAnc []string) {
 			}
 			rbs = append(rbs, binding{Role: role, Members: []string{ci}})
 			for _, repo := range u.repos {
-				g.expect("DEPLOYER_CANNOT_READ_IMAGE", resName, ci, repo)
+				if !u.functions { // its deploys go through Cloud Functions
+					g.expect("DEPLOYER_CANNOT_READ_IMAGE", resName, ci, repo)
+				}
 			}
 		}
-		g.policy(resName, map[string]string{"services": typeService, "jobs": typeJob}[u.kind], anc, rbs)
+		g.policy(resName, runTypes[u.kind], anc, rbs)
 		if u.shared >= 0 && agentPlanted {
 			g.expect("SERVICE_AGENT_CANNOT_READ_IMAGE", resName, agent, sharedRepo(shared))
 		}
@@ -486,9 +543,12 @@ func (g *generator) runResource(u runUse, name, projName string, anc []string, i
 	for c, img := range images {
 		containers[c] = obj{"name": fmt.Sprintf("c%d", c), "image": img}
 	}
-	assetType, disc := typeService, "Service"
-	if u.kind == "jobs" {
-		assetType, disc = typeJob, "Job"
+	assetType, disc := runTypes[u.kind], lastSegment(runTypes[u.kind])
+	var labels obj
+	if u.functions {
+		labels = obj{"goog-managed-by": "cloudfunctions", "goog-cloudfunctions-runtime": "go122"}
+		creator = "service-" + num + "@gcf-admin-robot.iam.gserviceaccount.com"
+		email = creator
 	}
 	var data obj
 	if v1 {
@@ -498,15 +558,16 @@ func (g *generator) runResource(u runUse, name, projName string, anc []string, i
 			spec = obj{"template": obj{"spec": obj{"template": obj{"spec": podSpec}}}}
 		}
 		api := "serving.knative.dev/v1"
-		if u.kind == "jobs" {
+		if u.kind != "services" {
 			api = "run.googleapis.com/v1"
 		}
-		data = obj{"apiVersion": api, "kind": disc,
-			"metadata": obj{"name": u.name, "namespace": num, "annotations": obj{
-				"serving.knative.dev/creator": creator, "serving.knative.dev/lastModifier": email,
-			}},
-			"spec": spec,
+		meta := obj{"name": u.name, "namespace": num, "annotations": obj{
+			"serving.knative.dev/creator": creator, "serving.knative.dev/lastModifier": email,
+		}}
+		if labels != nil {
+			meta["labels"] = labels
 		}
+		data = obj{"apiVersion": api, "kind": disc, "metadata": meta, "spec": spec}
 	} else {
 		tmpl := obj{"serviceAccount": sa, "containers": containers}
 		if u.kind == "jobs" {
@@ -514,12 +575,21 @@ func (g *generator) runResource(u runUse, name, projName string, anc []string, i
 		}
 		data = obj{"name": fmt.Sprintf("projects/%s/locations/%s/%s/%s", id, region, u.kind, u.name),
 			"creator": creator, "lastModifier": email, "template": tmpl}
+		if labels != nil {
+			data["labels"] = labels
+		}
 	}
 	g.resource(name, assetType, projName, anc, region, data)
-	if u.kind == "jobs" {
+	switch u.kind {
+	case "jobs":
 		g.stats.Jobs++
-	} else {
+	case "workerPools":
+		g.stats.WorkerPools++
+	default:
 		g.stats.Services++
+	}
+	if u.functions {
+		g.stats.Functions++
 	}
 }
 
@@ -552,6 +622,29 @@ func (g *generator) remoteRepo(id, num, projName string, anc []string) {
 		bs = append(bs, binding{Role: "roles/secretmanager.secretAccessor", Members: []string{agent}})
 	}
 	g.policy(secretName, typeSecret, anc, bs)
+}
+
+// virtualRepo writes a virtual repository whose upstreams are the
+// project's first repository (its Artifact Registry agent reads it through
+// the role Google grants on the project) and its shared repository (read
+// through a grant on it, unless planted).
+func (g *generator) virtualRepo(id, num, projName string, anc []string, arAgent string, shared int) {
+	repo := fmt.Sprintf("projects/%s/locations/%s/repositories/all", id, region)
+	repoName := "//artifactregistry.googleapis.com/" + repo
+	g.resource(repoName, typeRepo, projName, anc, region, obj{
+		"name": repo, "format": "DOCKER", "mode": "VIRTUAL_REPOSITORY",
+		"virtualRepositoryConfig": obj{"upstreamPolicies": []any{
+			obj{"id": "own", "repository": fmt.Sprintf("projects/%s/locations/%s/repositories/app0", id, region), "priority": 100},
+			// By number, as the API accepts either.
+			obj{"id": "shared", "repository": fmt.Sprintf("projects/%s/locations/%s/repositories/shared%d", g.registryN, region, shared), "priority": 50},
+		}},
+	})
+	g.stats.Repositories++
+	if g.rng.Float64() < g.cfg.Findings {
+		g.expect("VIRTUAL_REPO_UPSTREAM_INACCESSIBLE", repoName, arAgent, sharedRepo(shared))
+		return
+	}
+	g.sharedMembers[shared] = append(g.sharedMembers[shared], arAgent)
 }
 
 // sharedRepos writes the registry project's shared repositories with their

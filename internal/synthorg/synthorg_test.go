@@ -29,6 +29,53 @@ func generate(t *testing.T, cfg Config) (res, iam []byte, exp []Expected, st Sta
 	return r.Bytes(), i.Bytes(), exp, st
 }
 
+// withNewKinds adds worker pools, virtual repositories and services that
+// Cloud Functions manages.
+func withNewKinds(c *Config) {
+	c.WorkerPools, c.VirtualRepos, c.Functions = 1, 0.5, 0.4
+}
+
+func functionAgentFindings(expected []Expected) int {
+	n := 0
+	for _, e := range expected {
+		if strings.HasSuffix(e.Principal, "@gcf-admin-robot.iam.gserviceaccount.com") {
+			n++
+		}
+	}
+	return n
+}
+
+// The new kinds come in both shapes, and the features off leave an
+// organization as it was: a seed's bytes do not move when a knob is 0.
+func TestNewKindsShapes(t *testing.T) {
+	cfg := small()
+	withNewKinds(&cfg)
+	res, iam, _, st := generate(t, cfg)
+	inv := inventoryOf(t, res, iam)
+	shapes := map[string]int{}
+	managed, virtual := 0, 0
+	for _, r := range inv.Runs {
+		shapes[r.Kind.String()+" "+r.Shape]++
+		if r.ManagedBy == inventory.ManagedByCloudFunctions {
+			managed++
+		}
+	}
+	for _, r := range inv.Repositories {
+		if r.Mode == inventory.ModeVirtual && len(r.Upstreams) == 2 {
+			virtual++
+		}
+	}
+	if shapes["worker pool v1"] == 0 || shapes["worker pool v2"] == 0 || inv.Counts["worker_pools"] != st.WorkerPools || st.WorkerPools != 60 {
+		t.Errorf("worker pools: shapes %v, counted %d, stats %d", shapes, inv.Counts["worker_pools"], st.WorkerPools)
+	}
+	if managed == 0 || managed != st.Functions {
+		t.Errorf("%d services managed by Cloud Functions, stats %d", managed, st.Functions)
+	}
+	if virtual == 0 {
+		t.Error("no virtual repository with its two upstreams")
+	}
+}
+
 func TestFillerRolesGrantNothingAudited(t *testing.T) {
 	roles := access.Predefined()
 	for _, r := range append(append([]string{}, fillerRoles...), resourceRoles...) {
@@ -119,16 +166,26 @@ func TestAuditFindsExactlyThePlanted(t *testing.T) {
 		{"clean", func(c *Config) { c.Findings = 0 }},
 		{"inherited grants", func(c *Config) { c.Inherited = true }},
 		{"inherited grants, no folders", func(c *Config) { c.Inherited, c.Folders = true, 0 }},
+		{"worker pools, virtual repositories, functions", withNewKinds},
+		{"worker pools, virtual repositories, functions, inherited", func(c *Config) { withNewKinds(c); c.Inherited = true }},
+		{"worker pools, virtual repositories, functions, clean", func(c *Config) { withNewKinds(c); c.Findings = 0 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := small()
 			tc.cfg(&cfg)
 			res, iam, expected, st := generate(t, cfg)
 			if cfg.Findings > 0 {
-				for _, k := range []string{"DEPLOYER_CANNOT_READ_IMAGE", "SERVICE_AGENT_CANNOT_READ_IMAGE", "REMOTE_REPO_SECRET_INACCESSIBLE"} {
+				kinds := []string{"DEPLOYER_CANNOT_READ_IMAGE", "SERVICE_AGENT_CANNOT_READ_IMAGE", "REMOTE_REPO_SECRET_INACCESSIBLE"}
+				if cfg.VirtualRepos > 0 {
+					kinds = append(kinds, "VIRTUAL_REPO_UPSTREAM_INACCESSIBLE")
+				}
+				for _, k := range kinds {
 					if st.Expected[k] == 0 {
 						t.Fatalf("nothing of kind %s planted; the test would prove nothing", k)
 					}
+				}
+				if cfg.Functions > 0 && functionAgentFindings(expected) == 0 {
+					t.Fatal("no Cloud Functions agent finding planted; the test would prove nothing")
 				}
 			} else if len(expected) != 0 {
 				t.Fatalf("a clean organization planted %d findings", len(expected))
