@@ -49,6 +49,9 @@ func run(args []string, stderr io.Writer) error {
 	fs.IntVar(&cfg.Folders, "folders", 10, "folders (half under the organization, half one level below)")
 	fs.IntVar(&cfg.Services, "services", 4, "Cloud Run services per project")
 	fs.IntVar(&cfg.Jobs, "jobs", 1, "Cloud Run jobs per project")
+	fs.IntVar(&cfg.WorkerPools, "worker-pools", 0, "Cloud Run worker pools per project")
+	fs.Float64Var(&cfg.VirtualRepos, "virtual-repos", 0, "share of projects with a virtual repository over their own and the shared repository")
+	fs.Float64Var(&cfg.Functions, "functions", 0, "share of services that Cloud Functions manages")
 	fs.IntVar(&cfg.Repos, "repos", 1, "Artifact Registry repositories per project")
 	fs.IntVar(&cfg.SharedRepos, "shared-repos", 0, "repositories in the shared registry project (0: one per 500 projects)")
 	fs.IntVar(&cfg.ProjectBindings, "project-bindings", 20, "role bindings in each project's IAM policy")
@@ -107,8 +110,8 @@ func run(args []string, stderr io.Writer) error {
 	if err := os.WriteFile(filepath.Join(out, "stats.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "genorg: %d assets (%d projects, %d services, %d jobs, %d bindings), %d planted findings, in %s: %s\n",
-		stats.Assets, stats.Projects, stats.Services, stats.Jobs, stats.Bindings, len(expected), time.Since(start).Round(time.Millisecond), out)
+	fmt.Fprintf(stderr, "genorg: %d assets (%d projects, %d services, %d jobs, %d worker pools, %d bindings), %d planted findings, in %s: %s\n",
+		stats.Assets, stats.Projects, stats.Services, stats.Jobs, stats.WorkerPools, stats.Bindings, len(expected), time.Since(start).Round(time.Millisecond), out)
 	return nil
 }
 
