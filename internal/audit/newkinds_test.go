@@ -651,3 +651,24 @@ func TestVirtualRepoUpstreamProjectUnread(t *testing.T) {
 		t.Errorf("finding %s %s would be %q: want an undecided one naming the gap\n%s", f.Kind, f.Principal, f.WouldBe, f.Reason)
 	}
 }
+
+// Every inventory row of a service Cloud Functions manages says so, also
+// where the row has another note to carry (a public image outside the
+// scan says what the registry answered).
+func TestCloudFunctionsNoteWithAnotherNote(t *testing.T) {
+	served := PublicProbe{Public: true, Detail: "an anonymous request for the manifest of " + helloImg + " was answered (HTTP 200): the repository is public"}
+	_, rows, _ := evaluateProbed(t, nil, map[string]PublicProbe{helloRepo: served},
+		labelledService("v2", "app", "fn", "cloudfunctions", "", helloImg, localImg), agentRole,
+		policy("app", "roles/cloudfunctions.serviceAgent", gcfAgent))
+	if len(rows) != 2 {
+		t.Fatalf("rows %+v, want two", rows)
+	}
+	for _, r := range rows {
+		if !strings.Contains(strings.ToLower(r.Note), "cloud functions") {
+			t.Errorf("row %s (%s): note %q does not say Cloud Functions manages the service", r.Image, r.Verdict, r.Note)
+		}
+	}
+	if rows[0].Verdict != VerdictPublic || !strings.Contains(rows[0].Note, "HTTP 200") {
+		t.Errorf("public row %+v: want PUBLIC_REGISTRY with the registry's answer kept", rows[0])
+	}
+}

@@ -310,8 +310,14 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 		if why := public[c.Image]; why != "" {
 			row.Note = why
 		}
-		if managedByFunctions(r) && row.Note == "" {
-			row.Note = "managed by Cloud Functions: deployed by its service agent " + strings.TrimPrefix(FunctionsAgent(r.ProjectNumber), "serviceAccount:")
+		if managedByFunctions(r) {
+			// Every row of the service says so, beside any other note.
+			managed := "managed by Cloud Functions: deployed by its service agent " + strings.TrimPrefix(FunctionsAgent(r.ProjectNumber), "serviceAccount:")
+			if row.Note == "" {
+				row.Note = managed
+			} else {
+				row.Note += "; " + managed
+			}
 		}
 		if errs[i] == nil {
 			row.ImageClass = string(refs[i].Class)
