@@ -59,8 +59,9 @@ func placeholder(f *flag.Flag) string {
 const usageHead = `Usage: audit (--export PATH ... | --org ID | --folder ID | --project ID) [flags]
 
 Finds, across a Google Cloud organization, every principal that can deploy a
-Cloud Run service or job but cannot read its container image in Artifact
-Registry, and the registry-side grants Cloud Run and Artifact Registry need.
+Cloud Run service, job or worker pool but cannot read its container image in
+Artifact Registry, and the registry-side grants Cloud Run and Artifact
+Registry need.
 Writes findings.jsonl, findings.csv, inventory.jsonl, summary.json and
 report.xlsx to --out; prints a summary on stdout and logs on stderr.
 

@@ -1,7 +1,7 @@
 // Command audit finds, across a Google Cloud organization, every principal
-// that can deploy a Cloud Run service or job but cannot read its container
-// image in Artifact Registry, and the registry-side grants that Cloud Run
-// and Artifact Registry themselves need.
+// that can deploy a Cloud Run service, job or worker pool but cannot read
+// its container image in Artifact Registry, and the registry-side grants
+// that Cloud Run and Artifact Registry themselves need.
 //
 // Exit codes:
 //

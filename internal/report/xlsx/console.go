@@ -12,7 +12,7 @@ type ref struct {
 }
 
 // resourceRef links a finding's or inventory row's resource, the full
-// CAI-style name of a Cloud Run service or job, or of a repository for
+// CAI-style name of a Cloud Run service, job or worker pool, or of a repository for
 // secret findings. Names that do not parse are shown as they are, unlinked.
 func resourceRef(name string) ref {
 	rest, ok := strings.CutPrefix(name, "//run.googleapis.com/")
@@ -26,6 +26,8 @@ func resourceRef(name string) ref {
 			return ref{Text: p[3], URL: "https://console.cloud.google.com/run/detail/" + p[1] + "/" + p[3] + "/revisions?project=" + p[0]}
 		case "jobs":
 			return ref{Text: p[3], URL: "https://console.cloud.google.com/run/jobs/details/" + p[1] + "/" + p[3] + "/executions?project=" + p[0]}
+		case "workerPools":
+			return ref{Text: p[3]} // no console address is documented for worker pools: the name alone
 		}
 		return ref{Text: name}
 	}

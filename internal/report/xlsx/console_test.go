@@ -11,6 +11,8 @@ func TestResourceRef(t *testing.T) {
 			ref{"web", "https://console.cloud.google.com/run/detail/europe-west1/web/revisions?project=acme-prod"}},
 		{"//run.googleapis.com/projects/acme-prod/locations/us-central1/jobs/nightly",
 			ref{"nightly", "https://console.cloud.google.com/run/jobs/details/us-central1/nightly/executions?project=acme-prod"}},
+		// Worker pools: their short name, unlinked.
+		{"//run.googleapis.com/projects/acme-prod/locations/us-central1/workerPools/consumer", ref{Text: "consumer"}},
 		// Secret findings name the repository.
 		{"//artifactregistry.googleapis.com/projects/shared/locations/europe/repositories/hub-mirror",
 			ref{"hub-mirror", "https://console.cloud.google.com/artifacts/docker/shared/europe/hub-mirror?project=shared"}},

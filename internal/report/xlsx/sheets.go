@@ -68,7 +68,7 @@ var findingColumnList = []findingColumn{
 	{column{Header: "Severity", Max: 11}, nil, func(w *writer, f *audit.Finding, _ bool) any { return w.severityCell(f.Severity) }},
 	{column{Header: "Kind", Max: 36, Wrap: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(string(f.Kind)) }},
 	{column{Header: "Project", Max: 18, Wrap: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.ProjectID) }},
-	{column{Header: "Service / job", Max: 20, Wrap: true}, nil, func(w *writer, f *audit.Finding, _ bool) any { return w.linkCell(resourceRef(f.Resource)) }},
+	{column{Header: "Resource", Max: 20, Wrap: true}, nil, func(w *writer, f *audit.Finding, _ bool) any { return w.linkCell(resourceRef(f.Resource)) }},
 	{column{Header: "Principal", Max: 34, Wrap: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Principal) }},
 	{column{Header: "Last deployer", Max: 10}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return yes(f.LastDeployer) }},
 	{column{Header: "Image", Max: 32, Wrap: true}, nil, func(_ *writer, f *audit.Finding, _ bool) any { return text(f.Image) }},
@@ -212,7 +212,7 @@ func (w *writer) remediation() error {
 		Columns: []column{
 			{Header: "Severity", Max: 11}, {Header: "Principal", Max: 34, Wrap: true},
 			{Header: "Repository", Max: 32, Wrap: true},
-			{Header: "Services / jobs", Max: 10, Numeric: true}, {Header: "Findings", Max: 10, Numeric: true},
+			{Header: "Resources", Max: 10, Numeric: true}, {Header: "Findings", Max: 10, Numeric: true},
 			{Header: "Last deployer of", Max: 10, Numeric: true},
 			{Header: "Command", Max: 60, Wrap: true}, {Header: "Kinds", Max: 36, Wrap: true},
 			{Header: "Projects", Max: 20, Wrap: true}, {Header: "Affected", Max: 30, Wrap: true, Reference: true},
@@ -269,7 +269,7 @@ func (w *writer) inventory() error {
 		Base: inventorySheet, TableName: "Inventory",
 		Columns: []column{
 			{Header: "Verdict", Max: 17}, {Header: "Project", Max: 18, Wrap: true}, {Header: "Location", Max: 14},
-			{Header: "Type", Max: 11}, {Header: "Service / job", Max: 20, Wrap: true}, {Header: "Container", Max: 14, Wrap: true},
+			{Header: "Type", Max: 11}, {Header: "Resource", Max: 20, Wrap: true}, {Header: "Container", Max: 14, Wrap: true},
 			{Header: "Image", Max: 34, Wrap: true}, {Header: "Image class", Max: 20, Wrap: true}, {Header: "Repository", Max: 30, Wrap: true},
 			{Header: "Findings", Max: 10, Numeric: true}, {Header: "Service account", Max: 30, Wrap: true},
 			{Header: "Creator", Max: 28, Wrap: true, Reference: true}, {Header: "Last modifier", Max: 28, Wrap: true, Reference: true},
@@ -298,7 +298,7 @@ func (w *writer) inventory() error {
 			dst[13] = text(r.ProjectNumber)
 			dst[14] = text(r.Resource)
 		},
-		Empty: "No Cloud Run service or job was found.",
+		Empty: "No Cloud Run service, job or worker pool was found.",
 	})
 	return err
 }

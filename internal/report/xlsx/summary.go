@@ -122,7 +122,7 @@ func (w *writer) summary() error {
 	s.row++
 
 	s.section(fmt.Sprintf("Top %d projects", w.opts.TopN))
-	s.header("Project", ">Actionable", ">All findings", ">Services / jobs at risk")
+	s.header("Project", ">Actionable", ">All findings", ">Resources at risk")
 	for _, p := range st.Projects {
 		s.values(text(p.Project), p.Actionable, p.All, p.Resources)
 	}
@@ -134,7 +134,7 @@ func (w *writer) summary() error {
 	s.section(fmt.Sprintf("Top %d principals (actionable findings)", w.opts.TopN))
 	// The member first, wrapped within its column: it is often longer
 	// than any column, and must neither be cut nor run under the counts.
-	s.header("Principal", "Highest severity", ">Findings", ">Services / jobs", ">Fix commands", ">Last deployer of")
+	s.header("Principal", "Highest severity", ">Findings", ">Resources", ">Fix commands", ">Last deployer of")
 	for _, p := range st.Principals {
 		s.long("A", "A", p.Principal)
 		s.values(nil, w.severityCell(p.Severity), p.Findings, p.Resources, p.Commands, p.LastDeploy)

@@ -304,15 +304,15 @@ func TestExampleWorkbook(t *testing.T) {
 		id := audit.ID(audit.DeployerCannotReadImage, "//run.googleapis.com/projects/acme-prod-web/locations/europe-west1/services/web-frontend",
 			"serviceAccount:cloudbuild-deployer@acme-ci.iam.gserviceaccount.com", "projects/acme-shared-images/locations/europe-west1/repositories/apps")
 		for header, want := range map[string]string{
-			"Service / job": `HYPERLINK("https://console.cloud.google.com/run/detail/europe-west1/web-frontend/revisions?project=acme-prod-web","web-frontend")`,
-			"Repository":    `HYPERLINK("https://console.cloud.google.com/artifacts/docker/acme-shared-images/europe-west1/apps?project=acme-shared-images","projects/acme-shared-images/locations/europe-west1/repositories/apps")`,
+			"Resource":   `HYPERLINK("https://console.cloud.google.com/run/detail/europe-west1/web-frontend/revisions?project=acme-prod-web","web-frontend")`,
+			"Repository": `HYPERLINK("https://console.cloud.google.com/artifacts/docker/acme-shared-images/europe-west1/apps?project=acme-shared-images","projects/acme-shared-images/locations/europe-west1/repositories/apps")`,
 		} {
 			got, err := f.GetCellFormula("Findings", cellOf(t, rs, "Finding ID", id, header))
 			if err != nil || got != want {
 				t.Errorf("%s formula = %q, %v; want %q", header, got, err, want)
 			}
 		}
-		jobCell := cellOf(t, rs, "Service / job", "nightly-export", "Service / job")
+		jobCell := cellOf(t, rs, "Resource", "nightly-export", "Resource")
 		if got, _ := f.GetCellFormula("Findings", jobCell); !strings.Contains(got, "https://console.cloud.google.com/run/jobs/details/us-central1/nightly-export/executions?project=acme-prod-batch") {
 			t.Errorf("job link = %q", got)
 		}
@@ -644,7 +644,7 @@ func TestLinkIsFormula(t *testing.T) {
 	fs := []audit.Finding{{FindingID: "x", Kind: audit.DeployerCannotReadImage, Severity: audit.High,
 		Resource: "//run.googleapis.com/projects/p-1/locations/us-east1/services/s"}}
 	f := writeOpen(t, audit.Result{Findings: fs}, Options{}, excelize.TotalRows)
-	cell := cellOf(t, rows(t, f, "Findings"), "Finding ID", "x", "Service / job")
+	cell := cellOf(t, rows(t, f, "Findings"), "Finding ID", "x", "Resource")
 	fm, _ := f.GetCellFormula("Findings", cell)
 	if !strings.HasPrefix(fm, "HYPERLINK(") {
 		t.Errorf("%s formula = %q, want a HYPERLINK", cell, fm)
