@@ -672,3 +672,17 @@ func TestCloudFunctionsNoteWithAnotherNote(t *testing.T) {
 		t.Errorf("public row %+v: want PUBLIC_REGISTRY with the registry's answer kept", rows[0])
 	}
 }
+
+// One finding per (virtual repository, upstream): an upstream named twice
+// (by project id and by number) is one upstream, and finding ids stay
+// unique.
+func TestVirtualRepoUpstreamNamedTwice(t *testing.T) {
+	fs, _, _ := evaluate(t, access.Options{}, virtualRepoAsset("reg", "europe-west1", "virt", upLocal, "projects/100/locations/europe-west1/repositories/local"))
+	ids := map[string]int{}
+	for _, f := range fs {
+		ids[f.FindingID]++
+	}
+	if got := brief(fs); !equal(got, []string{"VIRTUAL_REPO_UPSTREAM_INACCESSIBLE HIGH " + arAgentReg + " local"}) || len(ids) != len(fs) {
+		t.Errorf("findings %q with %d distinct ids, want one", got, len(ids))
+	}
+}

@@ -51,9 +51,16 @@ func (ev *evaluator) virtualRepositories() map[string]*virtualResult {
 			continue
 		}
 		res := &virtualResult{verdict: VerdictOK}
+		// An upstream named twice (by project id and by number) is one
+		// upstream: one finding, so finding ids stay unique.
+		seen := map[string]bool{}
 		for _, up := range repo.Upstreams {
 			if f, ok := ev.upstreamCheck(repo, up); ok {
 				f.FindingID = f.id()
+				if seen[f.FindingID] {
+					continue
+				}
+				seen[f.FindingID] = true
 				res.findings = append(res.findings, f)
 				res.verdict = worse(res.verdict, verdictOf(f))
 			}
