@@ -4,7 +4,7 @@ CREATE TABLE IF NOT EXISTS `${dataset}.inventory` (
   run_id STRING NOT NULL OPTIONS (description = "Run that read the resource."),
   run_date DATE NOT NULL OPTIONS (description = "UTC date of the run. Partition key."),
   resource STRING NOT NULL OPTIONS (description = "Full CAI name of the Cloud Run service or job."),
-  resource_type STRING OPTIONS (description = "run.googleapis.com/Service or run.googleapis.com/Job."),
+  resource_type STRING OPTIONS (description = "run.googleapis.com/Service, run.googleapis.com/Job or run.googleapis.com/WorkerPool."),
   project_id STRING OPTIONS (description = "Project id of the service or job."),
   project_number STRING OPTIONS (description = "Project number of the service or job."),
   location STRING OPTIONS (description = "Region of the service or job."),
@@ -22,4 +22,4 @@ CREATE TABLE IF NOT EXISTS `${dataset}.inventory` (
 )
 PARTITION BY run_date
 CLUSTER BY verdict, project_id, repository
-OPTIONS (description = "runaudit: one row per Cloud Run service/job container image of a run, with its verdict.");
+OPTIONS (description = "runaudit: one row per Cloud Run service, job or worker pool container image of a run, with its verdict.");

@@ -1,7 +1,7 @@
 -- latest_inventory: the Cloud Run images of the most recent run with their
 -- verdicts.
 CREATE OR REPLACE VIEW `${dataset}.latest_inventory`
-OPTIONS (description = "runaudit: Cloud Run service/job images of the most recent run, with verdicts.")
+OPTIONS (description = "runaudit: Cloud Run service, job and worker pool images of the most recent run, with verdicts.")
 AS
 SELECT
   i.*,
