@@ -159,7 +159,9 @@ func (t *Troubleshooter) check(ctx context.Context, f *audit.Finding) (verdict, 
 	case state != iampb.TroubleshootIamPolicyResponse_CANNOT_ACCESS:
 		return Unknown, fmt.Sprintf("%s on %s is %s", f.Permission, resource, state)
 	}
-	if f.Kind != audit.DeployerCannotReadImage {
+	if f.Kind != audit.DeployerCannotReadImage || audit.ServiceAgent(f.Principal) {
+		// A service agent is a deployer only of what its service manages
+		// (Cloud Functions' services), whatever its own grants say.
 		return Confirmed, ""
 	}
 	// The finding also says the principal can deploy: update, or create.

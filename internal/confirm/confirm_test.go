@@ -32,6 +32,8 @@ func dial(t *testing.T, srv *confirmtest.Server) *policytroubleshooter.PolicyTro
 const (
 	svc      = "//run.googleapis.com/projects/app/locations/europe-west1/services/web"
 	job      = "//run.googleapis.com/projects/app/locations/europe-west1/jobs/batch"
+	pool     = "//run.googleapis.com/projects/app/locations/europe-west1/workerPools/pool"
+	gcfAgent = "service-100@gcf-admin-robot.iam.gserviceaccount.com"
 	repoName = "projects/reg/locations/europe-west1/repositories/shared"
 	repoFull = "//artifactregistry.googleapis.com/" + repoName
 	read     = "artifactregistry.repositories.downloadArtifacts"
@@ -42,8 +44,11 @@ const (
 
 func deployer(principal, resource string) audit.Finding {
 	typ := audit.ResourceTypeService
-	if strings.Contains(resource, "/jobs/") {
+	switch {
+	case strings.Contains(resource, "/jobs/"):
 		typ = audit.ResourceTypeJob
+	case strings.Contains(resource, "/workerPools/"):
+		typ = audit.ResourceTypeWorkerPool
 	}
 	return audit.Finding{Kind: audit.DeployerCannotReadImage, Resource: resource, ResourceType: typ, Principal: principal, Repository: repoName, Permission: read, Reason: "r."}
 }
@@ -51,13 +56,14 @@ func deployer(principal, resource string) audit.Finding {
 func TestConfirm(t *testing.T) {
 	k := confirmtest.Key
 	srv := &confirmtest.Server{Default: confirmtest.CannotAccess, Access: map[string]confirmtest.State{
-		k("dev@x.example", svc, "run.services.update"):      confirmtest.CanAccess,
-		k("reader@x.example", repoFull, read):               confirmtest.CanAccess,
-		k("creator@x.example", svc, "run.services.create"):  confirmtest.CanAccess,
-		k("jobber@x.example", job, "run.jobs.update"):       confirmtest.CanAccess,
-		k("cond@x.example", repoFull, read):                 confirmtest.UnknownInfo,
-		k("half@x.example", svc, "run.services.update"):     confirmtest.UnknownInfo,
-		k(arAgent, secret, "secretmanager.versions.access"): confirmtest.CannotAccess,
+		k("dev@x.example", svc, "run.services.update"):        confirmtest.CanAccess,
+		k("reader@x.example", repoFull, read):                 confirmtest.CanAccess,
+		k("creator@x.example", svc, "run.services.create"):    confirmtest.CanAccess,
+		k("jobber@x.example", job, "run.jobs.update"):         confirmtest.CanAccess,
+		k("pooler@x.example", pool, "run.workerpools.update"): confirmtest.CanAccess,
+		k("cond@x.example", repoFull, read):                   confirmtest.UnknownInfo,
+		k("half@x.example", svc, "run.services.update"):       confirmtest.UnknownInfo,
+		k(arAgent, secret, "secretmanager.versions.access"):   confirmtest.CannotAccess,
 	}, Fail: map[string]codes.Code{
 		k("denied@x.example", repoFull, read): codes.PermissionDenied,
 	}}
@@ -78,7 +84,11 @@ func TestConfirm(t *testing.T) {
 		{Kind: audit.RemoteRepoSecretInaccessible, Principal: "serviceAccount:" + arAgent, Repository: repoName, Permission: "secretmanager.versions.access", // 11
 			Secret: "projects/reg/secrets/token/versions/3"},
 		{Kind: audit.ConditionNotEvaluable, Resource: svc, Principal: "user:dev@x.example", Repository: repoName, Permission: read}, // 12: informational
-		deployer("user:dev@x.example", svc), // 13: same questions as 0
+		deployer("user:dev@x.example", svc),               // 13: same questions as 0
+		deployer("serviceAccount:pooler@x.example", pool), // 14: a worker-pool deployer
+		// 15: Cloud Functions' agent deploys the functions it manages
+		// whatever its own grants say: only the read is in question.
+		deployer("serviceAccount:"+gcfAgent, svc),
 	}
 	stats := tr.Confirm(context.Background(), findings)
 	want := []struct{ verdict, why string }{
@@ -96,6 +106,8 @@ func TestConfirm(t *testing.T) {
 		{Confirmed, ""},
 		{"", ""},
 		{Confirmed, ""},
+		{Confirmed, ""},
+		{Confirmed, ""},
 	}
 	for i, w := range want {
 		f := findings[i]
@@ -109,7 +121,7 @@ func TestConfirm(t *testing.T) {
 			t.Errorf("finding %d: a confirmed finding's reason changed to %q", i, f.Reason)
 		}
 	}
-	if stats.Checked != 13 || stats.Confirmed != 6 || stats.Contradicted != 2 || stats.Unknown != 5 {
+	if stats.Checked != 15 || stats.Confirmed != 8 || stats.Contradicted != 2 || stats.Unknown != 5 {
 		t.Errorf("stats %+v", stats)
 	}
 	// Each distinct question is asked once: finding 13 repeats 0.
