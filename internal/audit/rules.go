@@ -687,19 +687,38 @@ func (ev *evaluator) agentCheck(base Finding, r *inventory.RunResource, u *image
 		where = "in its own project (where roles/run.serviceAgent normally grants it; it was removed or denied)"
 	}
 	fmt.Fprintf(&b, "the Cloud Run service agent of project %s pulls %s from repository %s %s", base.ProjectID, f.Image, f.Repository, where)
+	ev.decideAgent(&f, &b, ans, u.repo.Node, agentRefusal{
+		kind: ServiceAgentCannotReadImage, severity: Critical, lacks: ", but holds no %s there", where: "there",
+		consequence: ": new revisions and executions cannot pull the image.",
+	})
+	return f, true
+}
+
+// agentRefusal words what a Google agent's missing permission means.
+type agentRefusal struct {
+	kind     Kind
+	severity Severity
+	// lacks says the permission (%s) is missing; where names the resource
+	// in the undecided sentence; consequence ends the reason.
+	lacks, where, consequence string
+}
+
+// decideAgent completes a finding about a Google agent's access that is
+// not granted: the refusal's kind and severity with why it is refused, or,
+// undecided, what it hangs on and what it would be.
+func (ev *evaluator) decideAgent(f *Finding, b *strings.Builder, ans access.Answer, target *inventory.Node, r agentRefusal) {
 	if ans.Result == access.No {
-		f.Kind, f.Severity = ServiceAgentCannotReadImage, Critical
-		fmt.Fprintf(&b, ", but holds no %s there", f.Permission)
-		ev.denialOrNone(&b, ans, u.repo.Node)
-		b.WriteString(": new revisions and executions cannot pull the image.")
+		f.Kind, f.Severity = r.kind, r.severity
+		fmt.Fprintf(b, r.lacks, f.Permission)
+		ev.denialOrNone(b, ans, target)
+		b.WriteString(r.consequence)
 	} else {
 		f.Kind, f.Severity = undecidedKind(ans, deployer{sure: true}), Info
 		f.DependsOn = ev.dependsOn(ans, deployer{sure: true})
-		f.WouldBe, f.WouldBeSeverity = ServiceAgentCannotReadImage, Critical
-		fmt.Fprintf(&b, "; whether it holds %s there cannot be decided: it would through %s%s. Undecided grants are not counted as access.", f.Permission, ev.steps(ans.Unknown), ev.notApplying(ans))
+		f.WouldBe, f.WouldBeSeverity = r.kind, r.severity
+		fmt.Fprintf(b, "; whether it holds %s %s cannot be decided: it would through %s%s. Undecided grants are not counted as access.", f.Permission, r.where, ev.steps(ans.Unknown), ev.notApplying(ans))
 	}
 	f.Reason = b.String()
-	return f, true
 }
 
 // repositories runs the remote-repository secret rule.
@@ -764,21 +783,13 @@ func (ev *evaluator) secretCheck(repo *inventory.Repository) (Finding, bool) {
 	ans := ev.eng.Check(f.Principal, access.SecretVersionsAccess, target)
 	var b strings.Builder
 	fmt.Fprintf(&b, "remote repository %s reads its upstream password from %s through the Artifact Registry service agent of project %s", f.Repository, f.Secret, f.ProjectID)
-	switch ans.Result {
-	case access.Yes:
+	if ans.Result == access.Yes {
 		return Finding{}, false
-	case access.No:
-		f.Kind, f.Severity = RemoteRepoSecretInaccessible, High
-		fmt.Fprintf(&b, ", which holds no %s on the secret", f.Permission)
-		ev.denialOrNone(&b, ans, s.Node)
-		b.WriteString(": pulls of uncached upstream images fail.")
-	default:
-		f.Kind, f.Severity = undecidedKind(ans, deployer{sure: true}), Info
-		f.DependsOn = ev.dependsOn(ans, deployer{sure: true})
-		f.WouldBe, f.WouldBeSeverity = RemoteRepoSecretInaccessible, High
-		fmt.Fprintf(&b, "; whether it holds %s on the secret cannot be decided: it would through %s%s. Undecided grants are not counted as access.", f.Permission, ev.steps(ans.Unknown), ev.notApplying(ans))
 	}
-	f.Reason = b.String()
+	ev.decideAgent(&f, &b, ans, s.Node, agentRefusal{
+		kind: RemoteRepoSecretInaccessible, severity: High, lacks: ", which holds no %s on the secret", where: "on the secret",
+		consequence: ": pulls of uncached upstream images fail.",
+	})
 	return f, true
 }
 

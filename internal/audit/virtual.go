@@ -135,18 +135,10 @@ func (ev *evaluator) upstreamCheck(repo *inventory.Repository, up string) (Findi
 	f.Remediation = ev.readerCommand(upstream, f.Principal)
 	var b strings.Builder
 	fmt.Fprintf(&b, "virtual repository %s serves images from upstream %s through the Artifact Registry service agent of project %s", ev.inv.DisplayName(repo.Node), f.Repository, f.ProjectID)
-	if ans.Result == access.No {
-		f.Kind, f.Severity = VirtualRepoUpstreamInaccessible, High
-		fmt.Fprintf(&b, ", which holds no %s on the upstream", f.Permission)
-		ev.denialOrNone(&b, ans, upstream.Node)
-		b.WriteString(": pulls through the virtual repository of images that this upstream serves fail, whoever deploys them.")
-	} else {
-		f.Kind, f.Severity = undecidedKind(ans, deployer{sure: true}), Info
-		f.DependsOn = ev.dependsOn(ans, deployer{sure: true})
-		f.WouldBe, f.WouldBeSeverity = VirtualRepoUpstreamInaccessible, High
-		fmt.Fprintf(&b, "; whether it holds %s on the upstream cannot be decided: it would through %s%s. Undecided grants are not counted as access.", f.Permission, ev.steps(ans.Unknown), ev.notApplying(ans))
-	}
-	f.Reason = b.String()
+	ev.decideAgent(&f, &b, ans, upstream.Node, agentRefusal{
+		kind: VirtualRepoUpstreamInaccessible, severity: High, lacks: ", which holds no %s on the upstream", where: "on the upstream",
+		consequence: ": pulls through the virtual repository of images that this upstream serves fail, whoever deploys them.",
+	})
 	return f, true
 }
 
