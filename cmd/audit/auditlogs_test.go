@@ -47,8 +47,24 @@ func TestExampleOrganizationWithAuditLogs(t *testing.T) {
 			count["created"]++
 		}
 	}
-	if count["CONFIRMED_BY_LOGS"] != 4 || count["RESOLVED_IN_LOGS"] != 1 || count["active"] != 2 || count["created"] != 1 || count["UNDECIDED"] != 0 {
+	if count["CONFIRMED_BY_LOGS"] != 5 || count["RESOLVED_IN_LOGS"] != 1 || count["active"] != 2 || count["created"] != 1 || count["UNDECIDED"] != 0 {
 		t.Errorf("evidence counts = %v", count)
+	}
+	// The worker pool's refused deploy confirms dave's finding on it, and
+	// raises it a step; Cloud Functions' agent deployed its service and
+	// is listed as that service's deployer, with no finding.
+	for _, f := range fs {
+		if strings.HasSuffix(f.Resource, "/workerPools/queue-consumer") && f.Kind == audit.DeployerCannotReadImage &&
+			(f.LogEvidence != "CONFIRMED_BY_LOGS" || f.FailedDeploys != 1 || f.Severity != audit.Critical) {
+			t.Errorf("worker pool finding: evidence %q, %d failed deploys, %s; want CONFIRMED_BY_LOGS, 1, CRITICAL", f.LogEvidence, f.FailedDeploys, f.Severity)
+		}
+	}
+	deployers, err := os.ReadFile(filepath.Join(out, "deployers.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(deployers), `"resource":"//run.googleapis.com/projects/acme-data/locations/us-central1/services/thumbnailer","resource_type":"run.googleapis.com/Service","project_id":"acme-data","location":"us-central1","principal":"serviceAccount:service-444444444444@gcf-admin-robot.iam.gserviceaccount.com"`) {
+		t.Errorf("deployers.jsonl lacks Cloud Functions' agent on thumbnailer:\n%s", deployers)
 	}
 }
 
