@@ -2,12 +2,12 @@ package inventory_test
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/runaudit/runaudit/internal/inventory"
+	"github.com/runaudit/runaudit/internal/inventory/inventorytest"
 )
 
 const (
@@ -390,17 +390,8 @@ func TestBuilderRepositories(t *testing.T) {
 	if len(inv.Repositories) != len(want) {
 		t.Errorf("repositories = %v", sortedKeys(inv.Repositories))
 	}
+	inventorytest.CheckRepositories(t, inv, want)
 	for k, w := range want {
-		r := inv.Repositories[k]
-		if r == nil {
-			t.Errorf("no repository %s", k)
-			continue
-		}
-		got := *r
-		got.Node = nil
-		if !reflect.DeepEqual(got, w) {
-			t.Errorf("%s:\ngot  %+v\nwant %+v", k, got, w)
-		}
 		if k != inventory.RepositoryKey(w.ProjectNumber, w.Location, w.Name) {
 			t.Errorf("RepositoryKey(%s, %s, %s) = %s, want %s", w.ProjectNumber, w.Location, w.Name, inventory.RepositoryKey(w.ProjectNumber, w.Location, w.Name), k)
 		}

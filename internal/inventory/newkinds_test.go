@@ -2,10 +2,10 @@ package inventory_test
 
 import (
 	"fmt"
-	"reflect"
 	"testing"
 
 	"github.com/runaudit/runaudit/internal/inventory"
+	"github.com/runaudit/runaudit/internal/inventory/inventorytest"
 )
 
 // Worker pools in both CAI shapes and every name form land under one key
@@ -159,19 +159,5 @@ func TestBuilderVirtualRepositories(t *testing.T) {
 	if len(inv.Repositories) != len(want) || inv.SkippedTotal != 0 {
 		t.Errorf("repositories = %v, skipped %v", sortedKeys(inv.Repositories), inv.Skipped)
 	}
-	for k, w := range want {
-		r := inv.Repositories[k]
-		if r == nil {
-			t.Errorf("no repository %s", k)
-			continue
-		}
-		got := *r
-		got.Node = nil
-		if len(got.Upstreams) == 0 {
-			got.Upstreams = nil
-		}
-		if !reflect.DeepEqual(got, w) {
-			t.Errorf("%s:\ngot  %+v\nwant %+v", k, got, w)
-		}
-	}
+	inventorytest.CheckRepositories(t, inv, want)
 }

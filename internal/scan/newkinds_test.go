@@ -5,11 +5,11 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"reflect"
 	"sort"
 	"testing"
 
 	"github.com/runaudit/runaudit/internal/inventory"
+	"github.com/runaudit/runaudit/internal/inventory/inventorytest"
 	"github.com/runaudit/runaudit/internal/scan"
 )
 
@@ -113,21 +113,7 @@ func TestNewKindsFixture(t *testing.T) {
 			if len(inv.Repositories) != len(wantRepos)+1 {
 				t.Errorf("repositories %v", sortedKeys(inv.Repositories))
 			}
-			for k, w := range wantRepos {
-				r := inv.Repositories[k]
-				if r == nil {
-					t.Errorf("no repository %s", k)
-					continue
-				}
-				got := *r
-				got.Node = nil
-				if len(got.Upstreams) == 0 {
-					got.Upstreams = nil
-				}
-				if !reflect.DeepEqual(got, w) {
-					t.Errorf("%s:\ngot  %+v\nwant %+v", k, got, w)
-				}
-			}
+			inventorytest.CheckRepositories(t, inv, wantRepos)
 			if inv.Counts["worker_pools"] != 2 || inv.Counts["services"] != 3 || inv.Counts["jobs"] != 1 || inv.RunCount() != 6 {
 				t.Errorf("counts %v, RunCount %d: want 2 worker pools, 3 services, 1 job", inv.Counts, inv.RunCount())
 			}
