@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"regexp"
 	"sort"
@@ -27,6 +26,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/runaudit/runaudit/internal/grpcfake"
 )
 
 // Server serves log entries by parent resource name ("projects/P" or a
@@ -49,15 +50,9 @@ type Server struct {
 // Start serves on a local port until the test ends and returns the address.
 func (s *Server) Start(t testing.TB) string {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := grpc.NewServer()
-	loggingpb.RegisterLoggingServiceV2Server(g, s)
-	go g.Serve(lis)
-	t.Cleanup(g.Stop)
-	return lis.Addr().String()
+	return grpcfake.Serve(t, func(g *grpc.Server) {
+		loggingpb.RegisterLoggingServiceV2Server(g, s)
+	})
 }
 
 // Requests returns the requests received so far.

@@ -10,7 +10,6 @@ package confirmtest
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 
@@ -19,6 +18,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/runaudit/runaudit/internal/grpcfake"
 )
 
 // State is Policy Troubleshooter's overall verdict.
@@ -94,15 +95,9 @@ type Server struct {
 // address.
 func (s *Server) Start(t testing.TB) string {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := grpc.NewServer()
-	iampb.RegisterPolicyTroubleshooterServer(g, s)
-	go g.Serve(lis)
-	t.Cleanup(g.Stop)
-	return lis.Addr().String()
+	return grpcfake.Serve(t, func(g *grpc.Server) {
+		iampb.RegisterPolicyTroubleshooterServer(g, s)
+	})
 }
 
 // Requests returns the requests received so far.

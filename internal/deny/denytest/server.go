@@ -5,7 +5,6 @@ package denytest
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +16,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/runaudit/runaudit/internal/grpcfake"
 )
 
 // Server is a fake Policies service. Set its fields before Start.
@@ -60,15 +61,9 @@ func (s *Server) Calls(method string) int {
 // address.
 func (s *Server) Start(t testing.TB) string {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := grpc.NewServer()
-	iampb.RegisterPoliciesServer(g, s)
-	go g.Serve(lis)
-	t.Cleanup(g.Stop)
-	return lis.Addr().String()
+	return grpcfake.Serve(t, func(g *grpc.Server) {
+		iampb.RegisterPoliciesServer(g, s)
+	})
 }
 
 func (s *Server) enter(ctx context.Context, method, name string) error {

@@ -14,7 +14,6 @@ package scctest
 import (
 	"context"
 	"fmt"
-	"net"
 	"regexp"
 	"sort"
 	"strconv"
@@ -29,6 +28,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/runaudit/runaudit/internal/grpcfake"
 )
 
 // Server holds findings by name. Set Sources before Start.
@@ -50,15 +51,9 @@ type Server struct {
 // address.
 func (s *Server) Start(t testing.TB) string {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := grpc.NewServer()
-	securitycenterpb.RegisterSecurityCenterServer(g, s)
-	go g.Serve(lis)
-	t.Cleanup(g.Stop)
-	return lis.Addr().String()
+	return grpcfake.Serve(t, func(g *grpc.Server) {
+		securitycenterpb.RegisterSecurityCenterServer(g, s)
+	})
 }
 
 // Calls returns how many times each method was served (failed ones too).
