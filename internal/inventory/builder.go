@@ -26,6 +26,8 @@ type Builder struct {
 	// strings interns role names and members: a large organization binds
 	// a few dozen roles and far fewer members than bindings.
 	strings map[string]string
+	// conditions interns IAM conditions, by value.
+	conditions map[Condition]*Condition
 }
 
 type pendingAsset struct {
@@ -45,11 +47,12 @@ func NewBuilder() *Builder {
 			CustomRoles:  map[string]*CustomRole{},
 			Counts:       map[string]int{},
 		},
-		orgs:    map[string]bool{},
-		dupes:   map[string]bool{},
-		seen:    map[string]bool{},
-		runs:    map[string]int{},
-		strings: map[string]string{},
+		orgs:       map[string]bool{},
+		dupes:      map[string]bool{},
+		seen:       map[string]bool{},
+		runs:       map[string]int{},
+		strings:    map[string]string{},
+		conditions: map[Condition]*Condition{},
 	}
 }
 
@@ -98,6 +101,42 @@ func (b *Builder) intern(s string) string {
 	}
 	b.strings[s] = s
 	return s
+}
+
+// bindings returns the bindings of a policy as the inventory keeps them:
+// roles, members and conditions interned, and the members of all the
+// bindings in one array, so that a policy costs two allocations however
+// many bindings it holds.
+func (b *Builder) bindings(bs []Binding) []Binding {
+	total := 0
+	for _, bd := range bs {
+		total += len(bd.Members)
+	}
+	members := make([]string, 0, total)
+	out := make([]Binding, len(bs))
+	for i, bd := range bs {
+		start := len(members)
+		for _, m := range bd.Members {
+			members = append(members, b.intern(m))
+		}
+		out[i] = Binding{Role: b.intern(bd.Role), Members: members[start:len(members):len(members)], Condition: b.condition(bd.Condition)}
+	}
+	return out
+}
+
+// condition returns the one copy of c the inventory keeps: organizations
+// attach the same few conditions to many bindings. Conditions are never
+// modified once read.
+func (b *Builder) condition(c *Condition) *Condition {
+	if c == nil {
+		return nil
+	}
+	if v, ok := b.conditions[*c]; ok {
+		return v
+	}
+	v := &Condition{Title: b.intern(c.Title), Description: b.intern(c.Description), Expression: b.intern(c.Expression)}
+	b.conditions[*c] = v
+	return v
 }
 
 // skipAsset records an asset passed over, and the gap it leaves: what it
@@ -175,15 +214,7 @@ func (b *Builder) add(a *Record, where string, deferable bool) error {
 			b.inv.Counts["bindings"] -= len(n.Bindings)
 		}
 		n.HasPolicy = true
-		n.Bindings = make([]Binding, 0, len(p.Bindings))
-		for _, bd := range p.Bindings {
-			members := make([]string, len(bd.Members))
-			for i, m := range bd.Members {
-				members[i] = b.intern(m)
-			}
-			bd.Role, bd.Members = b.intern(bd.Role), members
-			n.Bindings = append(n.Bindings, bd)
-		}
+		n.Bindings = b.bindings(p.Bindings)
 		b.inv.Counts["iam_policies"]++
 		b.inv.Counts["bindings"] += len(n.Bindings)
 	}
