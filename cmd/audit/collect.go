@@ -12,6 +12,7 @@ import (
 
 	"cloud.google.com/go/storage"
 
+	"github.com/runaudit/runaudit/internal/access"
 	"github.com/runaudit/runaudit/internal/inventory"
 	"github.com/runaudit/runaudit/internal/scan"
 )
@@ -102,6 +103,9 @@ func (c *CollectConfig) check() error {
 func collect(ctx context.Context, cfg *Config, log *slog.Logger, stderr io.Writer) (*inventory.Inventory, string, error) {
 	c := &cfg.Collect
 	b := inventory.NewBuilder()
+	// Only bindings that may grant an audited permission are kept: the
+	// engine reads no others (access.New is given the same table).
+	b.KeepRoles(access.Predefined().MayGrant)
 	p := newProgress(stderr, cfg)
 	started := time.Now()
 	if c.scope != "" {
