@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -215,7 +216,7 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 					}
 					a, err := DecodeRecord(l)
 					if err != nil {
-						where := fmt.Sprintf("%s:%d", name, line)
+						where := name + ":" + strconv.Itoa(line)
 						b.Skip(where, "malformed asset: "+err.Error())
 						// What the line held is unknown; where it still
 						// names its asset, only that asset is.
@@ -231,7 +232,7 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 						}
 						continue
 					}
-					b.AddRecord(a, fmt.Sprintf("%s:%d", name, line))
+					b.AddRecord(a, name+":"+strconv.Itoa(line))
 				}
 				batchPool.Put(bt)
 			}
