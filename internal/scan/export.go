@@ -174,7 +174,11 @@ func (bt *batch) line(i int) []byte {
 	return bt.buf[start:bt.ends[i]]
 }
 
-var batchPool = sync.Pool{New: func() any { return new(batch) }}
+// batchBytes is the room a new batch starts with: 256 lines of a typical
+// export (about 1 KB a line) without growing.
+const batchBytes = 512 << 10
+
+var batchPool = sync.Pool{New: func() any { return &batch{buf: make([]byte, 0, batchBytes)} }}
 
 // ReadExport reads one export stream (gzip or plain NDJSON) named name into
 // b, decoding with up to workers goroutines, and returns the lines read. It
