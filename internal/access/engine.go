@@ -143,6 +143,10 @@ type Engine struct {
 	inv   *inventory.Inventory
 	opts  Options
 	index map[*inventory.Node][]boundRole
+	// members indexes the members of nodes with large policies (shared
+	// repositories hold hundreds of readers), so that a check visits only
+	// the bindings that can match instead of every member.
+	members map[*inventory.Node]*memberIndex
 
 	// UnknownRoles lists the roles bound somewhere that neither the role
 	// table nor the inventory's custom roles define.
@@ -203,6 +207,12 @@ func New(inv *inventory.Inventory, roles *RoleTable, opts Options) *Engine {
 			}
 			br.b = b
 			e.index[n] = append(e.index[n], br)
+		}
+	}
+	e.members = map[*inventory.Node]*memberIndex{}
+	for n, roles := range e.index {
+		if mi := newMemberIndex(roles); mi != nil {
+			e.members[n] = mi
 		}
 	}
 	return e
@@ -300,56 +310,26 @@ func (e *Engine) check(member string, p Perm, target *inventory.Node) Answer {
 func (e *Engine) allow(member string, p Perm, target *inventory.Node) Answer {
 	var ans Answer
 	for n := target; n != nil; n = n.Parent {
-		for _, br := range e.index[n] {
+		roles := e.index[n]
+		if mi := e.members[n]; mi != nil {
+			if cands, ok := mi.candidates(member); ok {
+				for _, pos := range cands {
+					br := &roles[pos.role]
+					if !br.unknown && !br.perms.Has(p) {
+						continue
+					}
+					e.visit(&ans, br, br.b.Members[pos.member], member, target, n)
+				}
+				continue
+			}
+		}
+		for i := range roles {
+			br := &roles[i]
 			if !br.unknown && !br.perms.Has(p) {
 				continue
 			}
 			for _, m := range br.b.Members {
-				match, via, note := e.matches(m, member)
-				if match == No {
-					if via != "" {
-						ans.Refused = append(ans.Refused, Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: note})
-					}
-					continue
-				}
-				if br.inert {
-					ans.Refused = append(ans.Refused, Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: JoinNote(note, br.note)})
-					continue
-				}
-				res := match
-				var cause Cause
-				if match == Unknown {
-					cause |= causeOfVia(via)
-				}
-				if br.b.Condition != nil {
-					c, cnote := e.opts.Conditions.Evaluate(br.b.Condition, target)
-					res = and(res, c)
-					note = JoinNote(note, cnote)
-					if c == Unknown {
-						cause |= CauseCondition
-					}
-				}
-				var gap *inventory.Gap
-				if br.unknown && res != No {
-					res = Unknown
-					note = JoinNote(note, br.note)
-					cause |= CauseRole
-					gap = br.gap
-				}
-				step := Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: note, Cause: cause, Gap: gap}
-				switch res {
-				case Yes:
-					if len(ans.Grants) < maxSteps {
-						ans.Grants = append(ans.Grants, step)
-					}
-					ans.Result = Yes
-				case Unknown:
-					if len(ans.Unknown) < maxSteps {
-						ans.Unknown = append(ans.Unknown, step)
-					}
-				default:
-					ans.Refused = append(ans.Refused, step)
-				}
+				e.visit(&ans, br, m, member, target, n)
 			}
 		}
 	}
@@ -367,6 +347,56 @@ func (e *Engine) allow(member string, p Perm, target *inventory.Node) Answer {
 	}
 	ans.Refused = mostRelevant(ans.Refused)
 	return ans
+}
+
+// visit decides one bound member m of br, on node n in target's ancestry,
+// for principal, and adds the step to ans.
+func (e *Engine) visit(ans *Answer, br *boundRole, m, principal string, target, n *inventory.Node) {
+	match, via, note := e.matches(m, principal)
+	if match == No {
+		if via != "" {
+			ans.Refused = append(ans.Refused, Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: note})
+		}
+		return
+	}
+	if br.inert {
+		ans.Refused = append(ans.Refused, Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: JoinNote(note, br.note)})
+		return
+	}
+	res := match
+	var cause Cause
+	if match == Unknown {
+		cause |= causeOfVia(via)
+	}
+	if br.b.Condition != nil {
+		c, cnote := e.opts.Conditions.Evaluate(br.b.Condition, target)
+		res = and(res, c)
+		note = JoinNote(note, cnote)
+		if c == Unknown {
+			cause |= CauseCondition
+		}
+	}
+	var gap *inventory.Gap
+	if br.unknown && res != No {
+		res = Unknown
+		note = JoinNote(note, br.note)
+		cause |= CauseRole
+		gap = br.gap
+	}
+	step := Step{Member: m, Role: br.b.Role, Node: n, Condition: br.b.Condition, Via: via, Note: note, Cause: cause, Gap: gap}
+	switch res {
+	case Yes:
+		if len(ans.Grants) < maxSteps {
+			ans.Grants = append(ans.Grants, step)
+		}
+		ans.Result = Yes
+	case Unknown:
+		if len(ans.Unknown) < maxSteps {
+			ans.Unknown = append(ans.Unknown, step)
+		}
+	default:
+		ans.Refused = append(ans.Refused, step)
+	}
 }
 
 // mostRelevant orders bindings that would grant but do not, the

@@ -75,5 +75,18 @@ func (t *RoleTable) Lookup(role string) (PermSet, bool) {
 	return ps, ok
 }
 
+// MayGrant reports whether a binding of role may grant an audited
+// permission: false only for a predefined role the table holds with none of
+// them, whose bindings the engine never reads. Custom roles are resolved
+// from the inventory, and roles missing from the table are undecided, so
+// both may.
+func (t *RoleTable) MayGrant(role string) bool {
+	if !strings.HasPrefix(role, "roles/") {
+		return true
+	}
+	ps, ok := t.perms[role]
+	return !ok || ps != 0
+}
+
 // Len counts the roles in the table.
 func (t *RoleTable) Len() int { return len(t.perms) }

@@ -116,3 +116,21 @@ func TestPredefined(t *testing.T) {
 		t.Error("the table knows a role that does not exist")
 	}
 }
+
+// MayGrant is false exactly for the bindings the engine skips: predefined
+// roles in the table that hold no audited permission.
+func TestRoleTableMayGrant(t *testing.T) {
+	table := access.Predefined()
+	for role, want := range map[string]bool{
+		"roles/run.developer":           true,
+		"roles/artifactregistry.reader": true,
+		"roles/logging.viewer":          false,
+		"roles/no.suchRole":             true,
+		"organizations/1/roles/custom":  true,
+		"projects/acme/roles/custom":    true,
+	} {
+		if got := table.MayGrant(role); got != want {
+			t.Errorf("MayGrant(%q) = %v, want %v", role, got, want)
+		}
+	}
+}

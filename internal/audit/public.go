@@ -32,6 +32,7 @@ func OutsideScan(inv *inventory.Inventory) []imageref.Ref {
 			if c.Image == "" || seen[c.Image] {
 				continue
 			}
+			seen[c.Image] = true // each image is parsed once
 			ref, err := imageref.Parse(c.Image)
 			if err != nil || ref.Class == imageref.Public {
 				continue
@@ -39,7 +40,6 @@ func OutsideScan(inv *inventory.Inventory) []imageref.Ref {
 			if p := inv.Project(ref.Project); p != nil && p.Scanned {
 				continue
 			}
-			seen[c.Image] = true
 			out = append(out, ref)
 		}
 	}

@@ -83,8 +83,18 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, eng *access.Engine,
 	if err := g.Wait(); err != nil {
 		return nil, nil, fmt.Errorf("evaluating rules: %w", err)
 	}
+	nf, nr := 0, 0
+	for _, r := range perRun {
+		nf, nr = nf+len(r.findings), nr+len(r.rows)
+	}
 	var findings []Finding
 	var rows []InventoryRow
+	if nf > 0 {
+		findings = make([]Finding, 0, nf)
+	}
+	if nr > 0 {
+		rows = make([]InventoryRow, 0, nr)
+	}
 	for _, r := range perRun {
 		findings = append(findings, r.findings...)
 		rows = append(rows, r.rows...)

@@ -84,3 +84,38 @@ func TestDiagnose(t *testing.T) {
 		}
 	}
 }
+
+// matcherCases are strings at the edges of the component and tag grammars.
+var matcherCases = []string{
+	"", "a", "A", "0", "_", "__", "___", ".", "-", "--", "a.", ".a", "a-", "-a", "a_", "_a",
+	"a.b", "a..b", "a._b", "a_b", "a__b", "a___b", "a-b", "a--b", "a---b", "a-_b", "a_-b", "a-.b",
+	"a.b_c__d-e---f", "abc123", "ABC", "aBc", "a b", "a/b", "a:b", "a@b", "é", "aé", "a\x00",
+	"latest", "v1.2.3", "V1", "_x", ".x", "-x", "x-", "x.", strings.Repeat("a", 128), strings.Repeat("a", 129),
+	"_" + strings.Repeat("a", 127), "a\n", "\na",
+}
+
+// The hand-written matchers decide exactly what the grammar's regexps do.
+func TestMatchersAgreeWithTheGrammar(t *testing.T) {
+	for _, s := range matcherCases {
+		if got, want := validComponent(s), componentRE.MatchString(s); got != want {
+			t.Errorf("validComponent(%q) = %v, componentRE says %v", s, got, want)
+		}
+		if got, want := validTag(s), tagRE.MatchString(s); got != want {
+			t.Errorf("validTag(%q) = %v, tagRE says %v", s, got, want)
+		}
+	}
+}
+
+func FuzzMatchersAgreeWithTheGrammar(f *testing.F) {
+	for _, s := range matcherCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validComponent(s), componentRE.MatchString(s); got != want {
+			t.Errorf("validComponent(%q) = %v, componentRE says %v", s, got, want)
+		}
+		if got, want := validTag(s), tagRE.MatchString(s); got != want {
+			t.Errorf("validTag(%q) = %v, tagRE says %v", s, got, want)
+		}
+	})
+}

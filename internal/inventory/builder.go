@@ -26,6 +26,10 @@ type Builder struct {
 	// strings interns role names and members: a large organization binds
 	// a few dozen roles and far fewer members than bindings.
 	strings map[string]string
+	// conditions interns IAM conditions, by value.
+	conditions map[Condition]*Condition
+	// keep, when set, says which roles' bindings are kept (KeepRoles).
+	keep func(role string) bool
 }
 
 type pendingAsset struct {
@@ -45,12 +49,24 @@ func NewBuilder() *Builder {
 			CustomRoles:  map[string]*CustomRole{},
 			Counts:       map[string]int{},
 		},
-		orgs:    map[string]bool{},
-		dupes:   map[string]bool{},
-		seen:    map[string]bool{},
-		runs:    map[string]int{},
-		strings: map[string]string{},
+		orgs:       map[string]bool{},
+		dupes:      map[string]bool{},
+		seen:       map[string]bool{},
+		runs:       map[string]int{},
+		strings:    map[string]string{},
+		conditions: map[Condition]*Condition{},
 	}
+}
+
+// KeepRoles makes the Builder keep only the bindings of roles for which
+// keep returns true; the others are counted in Counts["bindings"] but not
+// kept. The audit drops the predefined roles that grant none of the
+// permissions it decides, which most bindings of an organization bind and
+// no rule reads. It must be called before any asset is added.
+func (b *Builder) KeepRoles(keep func(role string) bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.keep = keep
 }
 
 // Skip records an input item passed over.
@@ -98,6 +114,50 @@ func (b *Builder) intern(s string) string {
 	}
 	b.strings[s] = s
 	return s
+}
+
+// bindings returns the bindings of a policy as the inventory keeps them:
+// those of the roles KeepRoles keeps, with roles, members and conditions
+// interned, and the members of all of them in one array, so that a policy
+// costs two allocations however many bindings it holds.
+func (b *Builder) bindings(bs []Binding) []Binding {
+	kept, total := 0, 0
+	for _, bd := range bs {
+		if b.keeps(bd.Role) {
+			kept++
+			total += len(bd.Members)
+		}
+	}
+	members := make([]string, 0, total)
+	out := make([]Binding, 0, kept)
+	for _, bd := range bs {
+		if !b.keeps(bd.Role) {
+			continue
+		}
+		start := len(members)
+		for _, m := range bd.Members {
+			members = append(members, b.intern(m))
+		}
+		out = append(out, Binding{Role: b.intern(bd.Role), Members: members[start:len(members):len(members)], Condition: b.condition(bd.Condition)})
+	}
+	return out
+}
+
+func (b *Builder) keeps(role string) bool { return b.keep == nil || b.keep(role) }
+
+// condition returns the one copy of c the inventory keeps: organizations
+// attach the same few conditions to many bindings. Conditions are never
+// modified once read.
+func (b *Builder) condition(c *Condition) *Condition {
+	if c == nil {
+		return nil
+	}
+	if v, ok := b.conditions[*c]; ok {
+		return v
+	}
+	v := &Condition{Title: b.intern(c.Title), Description: b.intern(c.Description), Expression: b.intern(c.Expression)}
+	b.conditions[*c] = v
+	return v
 }
 
 // skipAsset records an asset passed over, and the gap it leaves: what it
@@ -172,20 +232,13 @@ func (b *Builder) add(a *Record, where string, deferable bool) error {
 				b.inv.Counts["duplicate_policies"]++
 			}
 			b.inv.Counts["iam_policies"]--
-			b.inv.Counts["bindings"] -= len(n.Bindings)
+			b.inv.Counts["bindings"] -= int(n.bindingsRead)
 		}
 		n.HasPolicy = true
-		n.Bindings = make([]Binding, 0, len(p.Bindings))
-		for _, bd := range p.Bindings {
-			members := make([]string, len(bd.Members))
-			for i, m := range bd.Members {
-				members[i] = b.intern(m)
-			}
-			bd.Role, bd.Members = b.intern(bd.Role), members
-			n.Bindings = append(n.Bindings, bd)
-		}
+		n.Bindings = b.bindings(p.Bindings)
+		n.bindingsRead = int32(len(p.Bindings))
 		b.inv.Counts["iam_policies"]++
-		b.inv.Counts["bindings"] += len(n.Bindings)
+		b.inv.Counts["bindings"] += len(p.Bindings)
 	}
 	return nil
 }

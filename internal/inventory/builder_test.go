@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"cloud.google.com/go/asset/apiv1/assetpb"
+
 	"github.com/runaudit/runaudit/internal/inventory"
 	"github.com/runaudit/runaudit/internal/inventory/inventorytest"
 )
@@ -562,5 +564,37 @@ func TestBuilderConditions(t *testing.T) {
 	}
 	if bs[1].Condition != nil || bs[2].Condition != nil {
 		t.Errorf("empty or absent conditions kept: %+v %+v", bs[1].Condition, bs[2].Condition)
+	}
+}
+
+// KeepRoles drops the bindings of the roles it is told to, counts them all
+// (a policy read twice counts once) and interns what it keeps: one
+// Condition per distinct condition.
+func TestBuilderKeepRoles(t *testing.T) {
+	policy := func(extra string) *assetpb.Asset {
+		return decode(t, withAncestors(`{"name":"//run.googleapis.com/projects/987654321098/locations/l/services/s","asset_type":"run.googleapis.com/Service","iam_policy":{"bindings":[
+			{"role":"roles/viewer","members":["user:a@x.example"]},
+			{"role":"roles/run.developer","members":["user:b@x.example","user:c@x.example"],"condition":{"title":"t","expression":"true"}},
+			{"role":"roles/logging.viewer","members":["user:d@x.example"]},
+			{"role":"roles/run.admin","members":["user:e@x.example"],"condition":{"title":"t","expression":"true"}}`+extra+`]}}`, anc))
+	}
+	b := inventory.NewBuilder()
+	b.KeepRoles(func(role string) bool { return role != "roles/viewer" && role != "roles/logging.viewer" })
+	b.Add(policy(""), "case:1")
+	b.Add(policy(`,{"role":"roles/viewer","members":["user:f@x.example"]}`), "case:2")
+	inv := b.Finish()
+	n := inv.Nodes["projects/987654321098/locations/l/services/s"]
+	var got []string
+	for _, bd := range n.Bindings {
+		got = append(got, bd.Role+" "+strings.Join(bd.Members, ","))
+	}
+	if want := []string{"roles/run.developer user:b@x.example,user:c@x.example", "roles/run.admin user:e@x.example"}; !slices.Equal(got, want) {
+		t.Errorf("bindings kept = %q, want %q", got, want)
+	}
+	if c0, c1 := n.Bindings[0].Condition, n.Bindings[1].Condition; c0 == nil || c0 != c1 || *c0 != (inventory.Condition{Title: "t", Expression: "true"}) {
+		t.Errorf("conditions = %+v and %+v, want one shared copy", c0, c1)
+	}
+	if got := inv.Counts["bindings"]; got != 5 {
+		t.Errorf("bindings counted = %d, want the 5 of the later policy, kept or not", got)
 	}
 }

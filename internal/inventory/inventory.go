@@ -90,6 +90,9 @@ type Node struct {
 	HasPolicy bool
 
 	parentKey string
+	// bindingsRead counts the bindings of the policy read, kept or not
+	// (Builder.KeepRoles).
+	bindingsRead int32
 }
 
 // Ancestry returns the node and its ancestors, nearest first.

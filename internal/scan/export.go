@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,11 +156,29 @@ func Interrupted(ctx context.Context, b *inventory.Builder, unread []string) {
 // ErrEmpty means an export stream held no asset at all.
 var ErrEmpty = errors.New("holds no assets (an empty export is not a clean one: export again)")
 
-// batch is a run of lines handed to a decoding worker.
+// batch is a run of lines handed to a decoding worker: their bytes one
+// after another in buf, line i ending at ends[i]. Workers hand batches back
+// through batchPool, so reading an export allocates no memory per line.
 type batch struct {
-	first int // line number of lines[0]
-	lines [][]byte
+	first int // line number of the first line
+	buf   []byte
+	ends  []int
 }
+
+// line returns the i-th line of the batch.
+func (bt *batch) line(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = bt.ends[i-1]
+	}
+	return bt.buf[start:bt.ends[i]]
+}
+
+// batchBytes is the room a new batch starts with: 256 lines of a typical
+// export (about 1 KB a line) without growing.
+const batchBytes = 512 << 10
+
+var batchPool = sync.Pool{New: func() any { return &batch{buf: make([]byte, 0, batchBytes)} }}
 
 // ReadExport reads one export stream (gzip or plain NDJSON) named name into
 // b, decoding with up to workers goroutines, and returns the lines read. It
@@ -180,7 +199,7 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 	}
 
 	g, ctx := errgroup.WithContext(ctx)
-	batches := make(chan batch, workers*2)
+	batches := make(chan *batch, workers*2)
 	var nonBlank atomic.Int64
 	var (
 		badMu    sync.Mutex
@@ -190,8 +209,8 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 	for range workers {
 		g.Go(func() error {
 			for bt := range batches {
-				for i, l := range bt.lines {
-					line := bt.first + i
+				for i := range bt.ends {
+					l, line := bt.line(i), bt.first+i
 					if len(bytes.TrimSpace(l)) == 0 {
 						continue
 					}
@@ -201,7 +220,7 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 					}
 					a, err := DecodeRecord(l)
 					if err != nil {
-						where := fmt.Sprintf("%s:%d", name, line)
+						where := name + ":" + strconv.Itoa(line)
 						b.Skip(where, "malformed asset: "+err.Error())
 						// What the line held is unknown; where it still
 						// names its asset, only that asset is.
@@ -217,8 +236,9 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 						}
 						continue
 					}
-					b.AddRecord(a, fmt.Sprintf("%s:%d", name, line))
+					b.AddRecord(a, name+":"+strconv.Itoa(line))
 				}
+				batchPool.Put(bt)
 			}
 			return nil
 		})
@@ -229,19 +249,31 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 	g.Go(func() error {
 		defer close(batches)
 		const perBatch = 256
-		cur := batch{first: 1}
+		next := func(first int) *batch {
+			bt := batchPool.Get().(*batch)
+			bt.first, bt.buf, bt.ends = first, bt.buf[:0], bt.ends[:0]
+			return bt
+		}
+		cur := next(1)
+		partial := false // cur.buf ends with the start of a longer line
 		for {
-			l, err := br.ReadBytes('\n')
-			if len(l) > 0 {
+			l, err := br.ReadSlice('\n')
+			cur.buf = append(cur.buf, l...)
+			if err == bufio.ErrBufferFull {
+				partial = true
+				continue
+			}
+			if len(l) > 0 || partial {
+				partial = false
 				lines++
-				cur.lines = append(cur.lines, l)
-				if len(cur.lines) == perBatch {
+				cur.ends = append(cur.ends, len(cur.buf))
+				if len(cur.ends) == perBatch {
 					select {
 					case batches <- cur:
 					case <-ctx.Done():
 						return ctx.Err()
 					}
-					cur = batch{first: lines + 1}
+					cur = next(lines + 1)
 				}
 			}
 			if err == io.EOF {
@@ -252,7 +284,7 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 				break
 			}
 		}
-		if len(cur.lines) > 0 {
+		if len(cur.ends) > 0 {
 			select {
 			case batches <- cur:
 			case <-ctx.Done():

@@ -99,18 +99,12 @@ type v1PodSpec struct {
 	Template *v1PodTemplate `json:"template"`
 }
 
+// exportPolicy decodes bindings straight into the inventory's type: its
+// fields Role, Members and Condition (Title, Description, Expression)
+// match the export's keys as encoding/json matches them, without regard to
+// case, as tags "role", "members", "condition", … would.
 type exportPolicy struct {
-	Bindings []exportBinding `json:"bindings"`
-}
-
-type exportBinding struct {
-	Role      string   `json:"role"`
-	Members   []string `json:"members"`
-	Condition *struct {
-		Title       string `json:"title"`
-		Description string `json:"description"`
-		Expression  string `json:"expression"`
-	} `json:"condition"`
+	Bindings []inventory.Binding `json:"bindings"`
 }
 
 // DecodeRecord decodes one export line (snake_case or camelCase) into the
@@ -138,14 +132,12 @@ func DecodeRecord(line []byte) (*inventory.Record, error) {
 		p = a.IAMPolicy2
 	}
 	if p != nil {
-		r.Policy = &inventory.Policy{Bindings: make([]inventory.Binding, len(p.Bindings))}
 		for i, b := range p.Bindings {
-			nb := inventory.Binding{Role: b.Role, Members: b.Members}
-			if c := b.Condition; c != nil && (c.Expression != "" || c.Title != "") {
-				nb.Condition = &inventory.Condition{Title: c.Title, Description: c.Description, Expression: c.Expression}
+			if c := b.Condition; c != nil && c.Expression == "" && c.Title == "" {
+				p.Bindings[i].Condition = nil // an empty condition is none
 			}
-			r.Policy.Bindings[i] = nb
 		}
+		r.Policy = &inventory.Policy{Bindings: p.Bindings}
 	}
 	return r, nil
 }

@@ -2,6 +2,7 @@ package xlsx
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"strconv"
 	"strings"
@@ -249,12 +250,13 @@ func textWidth(s string) float64 {
 func wrappedLines(s string, width float64) int {
 	perLine := max(1, width-1)
 	lines, cur := 1, 0.0
-	for i, word := range strings.Fields(s) {
+	first := true
+	for word := range strings.FieldsSeq(s) {
 		sep := 1.0 // the space before a word
-		if i == 0 {
-			sep = 0
+		if first {
+			sep, first = 0, false
 		}
-		for _, piece := range breakPieces(word) {
+		for piece := range pieces(word) {
 			wl := textWidth(piece)
 			switch {
 			case cur == 0:
@@ -279,20 +281,23 @@ func wrappedLines(s string, width float64) int {
 	return lines
 }
 
-// breakPieces splits a word after each slash and hyphen, where a line may
-// break.
-func breakPieces(word string) []string {
-	var out []string
-	for word != "" {
-		i := strings.IndexAny(word, "/-")
-		if i < 0 || i == len(word)-1 {
-			out = append(out, word)
-			break
+// pieces yields a word split after each slash and hyphen, where a line
+// may break, without allocating: every wrapped cell of every row is
+// measured.
+func pieces(word string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for word != "" {
+			i := strings.IndexAny(word, "/-")
+			if i < 0 || i == len(word)-1 {
+				yield(word)
+				return
+			}
+			if !yield(word[:i+1]) {
+				return
+			}
+			word = word[i+1:]
 		}
-		out = append(out, word[:i+1])
-		word = word[i+1:]
 	}
-	return out
 }
 
 // lineHeight is the height in points of one line of 11-point text.
