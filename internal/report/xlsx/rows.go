@@ -200,24 +200,46 @@ func edgeSpace(s string) bool {
 	return isSpace(s[0]) || isSpace(s[len(s)-1])
 }
 
-// appendEscaped appends s as XML character data. Printable ASCII without
-// markup characters, nearly every name, is appended as it is; anything
-// else goes through encoding/xml's EscapeText, as excelize does.
+// appendEscaped appends s as XML character data, escaped as encoding/xml's
+// EscapeText escapes it (excelize's way). Printable ASCII, nearly all of
+// the text, is escaped here; text with anything else goes through
+// EscapeText, which also replaces characters XML cannot hold.
 func appendEscaped(b []byte, s string) []byte {
-	plain := true
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= utf8.RuneSelf || c == '&' || c == '<' || c == '>' || c == '"' || c == '\'' {
-			plain = false
-			break
+		if c := s[i]; (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c >= utf8.RuneSelf {
+			buf := bytes.NewBuffer(b)
+			_ = xml.EscapeText(buf, []byte(s)) // a bytes.Buffer does not fail
+			return buf.Bytes()
 		}
 	}
-	if plain {
-		return append(b, s...)
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '"':
+			esc = "&#34;"
+		case '\'':
+			esc = "&#39;"
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '\t':
+			esc = "&#x9;"
+		case '\n':
+			esc = "&#xA;"
+		case '\r':
+			esc = "&#xD;"
+		default:
+			continue
+		}
+		b = append(b, s[last:i]...)
+		b = append(b, esc...)
+		last = i + 1
 	}
-	buf := bytes.NewBuffer(b)
-	_ = xml.EscapeText(buf, []byte(s)) // a bytes.Buffer does not fail
-	return buf.Bytes()
+	return append(b, s[last:]...)
 }
 
 // bstrPattern matches what a reader of the file takes for an escaped

@@ -3,6 +3,7 @@ package xlsx
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -266,5 +267,19 @@ func TestCellXML(t *testing.T) {
 	}
 	if _, err := p.appendCell(nil, "B", 7, excelize.Cell{Formula: "1+1", Value: 2}); err == nil {
 		t.Error("a formula with a number was written: excelize types that cell otherwise")
+	}
+}
+
+// TestAppendEscapedIsEscapeText holds the ASCII fast path to what
+// encoding/xml's EscapeText writes.
+func TestAppendEscapedIsEscapeText(t *testing.T) {
+	for _, s := range []string{"", "plain", `HYPERLINK("https://x/?a=1&b=2","n")`, "<a href='x'>\t\n\r</a>", "\x00\x1f", "é<", "\uFFFE", "\xff", "_x0041_ & more"} {
+		var want bytes.Buffer
+		if err := xml.EscapeText(&want, []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendEscaped([]byte("prefix"), s); string(got) != "prefix"+want.String() {
+			t.Errorf("appendEscaped(%q) = %q, want %q", s, got, "prefix"+want.String())
+		}
 	}
 }
