@@ -93,7 +93,8 @@ func tableName(base string, k int) string {
 }
 
 func (w *writer) writePart(name, tname string, t table, from, to int, dst []any) error {
-	if _, err := w.f.NewSheet(name); err != nil {
+	part, err := w.newSheet(name)
+	if err != nil {
 		return err
 	}
 	widths := w.fitWidths(t, from, to, dst)
@@ -143,16 +144,17 @@ func (w *writer) writePart(name, tname string, t table, from, to int, dst []any)
 	if err := sw.SetRow("A1", header, excelize.RowOpts{Height: rowHeight(headerLines) + 5}); err != nil {
 		return err
 	}
-	row := 2
-	for i := from; i < to; i++ {
-		clear(dst)
-		t.Row(i, dst)
-		if err := sw.SetRow(cellName(1, row), dst, w.wrapRow(t.Columns, widths, dst)...); err != nil {
-			return fmt.Errorf("row %d: %w", row, err)
+	// The data rows are written with the file (see rows.go).
+	row := 2 + to - from
+	if from < to {
+		cols := make([]string, len(t.Columns))
+		for i := range cols {
+			if cols[i], err = excelize.ColumnNumberToName(i + 1); err != nil {
+				return err
+			}
 		}
-		row++
-	}
-	if from == to {
+		w.parts[part] = &rowsPart{w: w, t: t, widths: widths, from: from, to: to, colStyle: w.st.topCell, cols: cols}
+	} else {
 		if err := sw.SetRow("A2", []any{t.Empty}); err != nil {
 			return err
 		}
@@ -167,6 +169,30 @@ func (w *writer) writePart(name, tname string, t table, from, to int, dst []any)
 		return err
 	}
 	return sw.Flush()
+}
+
+// newSheet adds a sheet and returns the name of its part in the file:
+// the key excelize keeps it under in File.Sheet.
+func (w *writer) newSheet(name string) (string, error) {
+	before := map[any]bool{}
+	w.f.Sheet.Range(func(k, _ any) bool {
+		before[k] = true
+		return true
+	})
+	if _, err := w.f.NewSheet(name); err != nil {
+		return "", err
+	}
+	var parts []string
+	w.f.Sheet.Range(func(k, _ any) bool {
+		if p, ok := k.(string); ok && !before[k] {
+			parts = append(parts, p)
+		}
+		return true
+	})
+	if len(parts) != 1 {
+		return "", fmt.Errorf("cannot tell which part excelize made for the sheet: %q", parts)
+	}
+	return parts[0], nil
 }
 
 // fitWidths sizes each column to its content: wide enough for the

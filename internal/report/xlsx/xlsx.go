@@ -17,9 +17,11 @@
 //   - Resolved: findings of the baseline that this run no longer reports
 //     (only when a baseline is given).
 //
-// Large sheets are written with excelize's StreamWriter, which spills rows
-// to a temporary file, so memory grows with the number of findings only by
-// a few index slices; docs/workbook.md gives the measured figures.
+// Large sheets are written with excelize's StreamWriter, header row only;
+// their data rows are rendered by this package while the file is written
+// (rows.go), straight into the deflate stream, so memory grows with the
+// number of findings only by a few index slices; docs/workbook.md gives
+// the measured figures.
 //
 // Text from the cloud is written as typed string cells and is never parsed
 // as a formula. The only formulas are the HYPERLINK formulas of Console
@@ -99,7 +101,6 @@ func write(path string, r audit.Result, opts Options, maxRows int) (err error) {
 		opts.TopN = 10
 	}
 	f := excelize.NewFile()
-	f.SetZipWriter(fastZip)
 	defer func() {
 		if cerr := f.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("writing %s: %w", path, cerr)
@@ -109,6 +110,7 @@ func write(path string, r audit.Result, opts Options, maxRows int) (err error) {
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+	f.SetZipWriter(w.zipWriter)
 	if err := w.build(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
@@ -185,6 +187,12 @@ func (p *pooledFlate) Close() error {
 	return err
 }
 
+// zipWriter is the workbook's ZIP writer: fastZip, writing the table
+// sheets' rows into their parts (see rows.go).
+func (w *writer) zipWriter(out io.Writer) excelize.ZipWriter {
+	return &splicingZip{ZipWriter: fastZip(out), parts: w.parts}
+}
+
 // writer holds the state of one workbook being built.
 type writer struct {
 	f       *excelize.File
@@ -199,6 +207,10 @@ type writer struct {
 	stats  stats
 
 	findingSheets []string // names of the Findings sheets written
+
+	// parts holds the data rows of the table sheets, by sheet part, for
+	// splicingZip to write into the file.
+	parts map[string]*rowsPart
 }
 
 func newWriter(f *excelize.File, r audit.Result, opts Options, maxRows int) (*writer, error) {
@@ -206,7 +218,7 @@ func newWriter(f *excelize.File, r audit.Result, opts Options, maxRows int) (*wr
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{f: f, st: st, r: r, opts: opts, maxRows: maxRows}
+	w := &writer{f: f, st: st, r: r, opts: opts, maxRows: maxRows, parts: map[string]*rowsPart{}}
 	w.order = order(r.Findings)
 	w.groups = groupFindings(r.Findings)
 	if opts.HaveBaseline {
