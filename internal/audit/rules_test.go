@@ -429,6 +429,26 @@ func TestLastModifierThroughGroup(t *testing.T) {
 	}
 }
 
+// checkLastDeployerFinding compares f, but for its reason, with the
+// finding the fields tests expect: devUser, the last modifier of a
+// resource in project app, cannot read sharedImg.
+func checkLastDeployerFinding(t *testing.T, f Finding, resource, resourceType string) {
+	t.Helper()
+	want := Finding{
+		Kind: DeployerCannotReadImage, Severity: High,
+		Resource: resource, ResourceType: resourceType, ProjectID: "app", ProjectNumber: "100", Location: "europe-west1",
+		Principal: devUser, Image: sharedImg, Repository: "projects/reg/locations/europe-west1/repositories/shared",
+		LastDeployer: true, Permission: "artifactregistry.repositories.downloadArtifacts",
+		Remediation: "gcloud artifacts repositories add-iam-policy-binding shared --project=reg --location=europe-west1 --member=user:dev@x.example --role=roles/artifactregistry.reader",
+		Folders:     []string{"10"}, Organization: "1",
+	}
+	want.FindingID = ID(want.Kind, want.Resource, want.Principal, want.Repository)
+	f.Reason = ""
+	if fmt.Sprint(f) != fmt.Sprint(want) {
+		t.Errorf("finding:\n got %+v\nwant %+v", f, want)
+	}
+}
+
 func TestFindingFields(t *testing.T) {
 	fs, _, _ := evaluate(t, access.Options{},
 		serviceAsset("app", "web", "dev@x.example", sharedImg),
@@ -438,21 +458,7 @@ func TestFindingFields(t *testing.T) {
 		t.Fatalf("got %q, want one finding", brief(fs))
 	}
 	f := fs[0]
-	want := Finding{
-		Kind: DeployerCannotReadImage, Severity: High,
-		Resource:     "//run.googleapis.com/projects/app/locations/europe-west1/services/web",
-		ResourceType: "run.googleapis.com/Service", ProjectID: "app", ProjectNumber: "100", Location: "europe-west1",
-		Principal: devUser, Image: sharedImg, Repository: "projects/reg/locations/europe-west1/repositories/shared",
-		LastDeployer: true, Permission: "artifactregistry.repositories.downloadArtifacts",
-		Remediation: "gcloud artifacts repositories add-iam-policy-binding shared --project=reg --location=europe-west1 --member=user:dev@x.example --role=roles/artifactregistry.reader",
-		Folders:     []string{"10"}, Organization: "1",
-	}
-	want.FindingID = ID(want.Kind, want.Resource, want.Principal, want.Repository)
-	got := f
-	got.Reason = ""
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("finding:\n got %+v\nwant %+v", got, want)
-	}
+	checkLastDeployerFinding(t, f, "//run.googleapis.com/projects/app/locations/europe-west1/services/web", "run.googleapis.com/Service")
 	for _, part := range []string{"roles/run.developer on project app", "no binding on repository projects/reg/locations/europe-west1/repositories/shared, project reg, folder 10, organization 1"} {
 		if !strings.Contains(f.Reason, part) {
 			t.Errorf("reason %q lacks %q", f.Reason, part)
