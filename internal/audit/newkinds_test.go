@@ -559,45 +559,6 @@ func TestVirtualRepoUpstreamNotARepositoryName(t *testing.T) {
 	}
 }
 
-// Worker pools and Cloud Functions services under scan gaps: what a gap
-// could change is undecided; a gap about another kind changes nothing.
-func TestNewKindsUnderGaps(t *testing.T) {
-	gap := func(assetType string) inventory.Gap {
-		return inventory.Gap{Scope: "organizations/1", AssetType: assetType, ContentType: inventory.ContentIAMPolicy, Reason: "PERMISSION_DENIED"}
-	}
-	readsLocal := policy("app", "roles/artifactregistry.reader", devUser)
-	tests := []struct {
-		name    string
-		gaps    []inventory.Gap
-		assets  []string
-		want    []string
-		verdict Verdict
-	}{
-		{"worker pool, no gap: OK", nil,
-			[]string{workerPoolAsset("app", "pool", "", localImg), policy("app", "roles/run.developer", devUser), readsLocal, agentRole}, nil, VerdictOK},
-		{"worker pool policies unread: deployers may be missing, so not OK", []inventory.Gap{gap(inventory.TypeWorkerPool)},
-			[]string{workerPoolAsset("app", "pool", "", localImg), policy("app", "roles/run.developer", devUser), readsLocal, agentRole}, nil, VerdictUnverified},
-		{"worker pool policies unread: a sure gap stays a finding", []inventory.Gap{gap(inventory.TypeWorkerPool)},
-			[]string{workerPoolAsset("app", "pool", "", localImg), policy("app", "roles/run.developer", devUser), agentRole},
-			[]string{"DEPLOYER_CANNOT_READ_IMAGE MEDIUM user:dev@x.example local"}, VerdictAtRisk},
-		{"service policies unread do not touch worker pools", []inventory.Gap{gap(inventory.TypeService)},
-			[]string{workerPoolAsset("app", "pool", "", localImg), policy("app", "roles/run.developer", devUser), readsLocal, agentRole}, nil, VerdictOK},
-		{"worker pool policies unread do not touch services", []inventory.Gap{gap(inventory.TypeWorkerPool)},
-			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser), readsLocal, agentRole}, nil, VerdictOK},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			fs, rows := evaluateWithGaps(t, tc.gaps, tc.assets...)
-			if got := brief(fs); !equal(got, tc.want) {
-				t.Errorf("findings:\n got %q\nwant %q", got, tc.want)
-			}
-			if len(rows) != 1 || rows[0].Verdict != tc.verdict {
-				t.Errorf("rows %+v, want one with verdict %s", rows, tc.verdict)
-			}
-		})
-	}
-}
-
 // The Cloud Functions agent's access hanging on a group or condition is
 // undecided, and would be the HIGH deployer finding.
 func TestCloudFunctionsAgentUndecided(t *testing.T) {

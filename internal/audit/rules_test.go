@@ -544,6 +544,7 @@ func TestGapsMakeAnswersUndecided(t *testing.T) {
 		return inventory.Gap{Scope: scope, AssetType: assetType, ContentType: content, Reason: "PERMISSION_DENIED"}
 	}
 	secret := "projects/app/secrets/hub/versions/1"
+	readsLocal := policy("app", "roles/artifactregistry.reader", devUser)
 	tests := []struct {
 		name    string
 		gaps    []inventory.Gap
@@ -602,6 +603,18 @@ func TestGapsMakeAnswersUndecided(t *testing.T) {
 			[]inventory.Gap{{Scope: "f.ndjson", Reason: "reading f.ndjson: unexpected EOF"}},
 			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser), agentRole},
 			[]string{"IAM_POLICY_NOT_READ INFO user:dev@x.example local"}, VerdictUnverified},
+		// Worker pools: a gap of their own kind, not another kind's.
+		{"worker pool, no gap: OK", nil,
+			[]string{workerPoolAsset("app", "pool", "", localImg), policy("app", "roles/run.developer", devUser), readsLocal, agentRole}, nil, VerdictOK},
+		{"worker pool policies unread: deployers may be missing, so not OK", []inventory.Gap{gap("organizations/1", inventory.TypeWorkerPool, inventory.ContentIAMPolicy)},
+			[]string{workerPoolAsset("app", "pool", "", localImg), policy("app", "roles/run.developer", devUser), readsLocal, agentRole}, nil, VerdictUnverified},
+		{"worker pool policies unread: a sure gap stays a finding", []inventory.Gap{gap("organizations/1", inventory.TypeWorkerPool, inventory.ContentIAMPolicy)},
+			[]string{workerPoolAsset("app", "pool", "", localImg), policy("app", "roles/run.developer", devUser), agentRole},
+			[]string{"DEPLOYER_CANNOT_READ_IMAGE MEDIUM user:dev@x.example local"}, VerdictAtRisk},
+		{"service policies unread do not touch worker pools", []inventory.Gap{gap("organizations/1", inventory.TypeService, inventory.ContentIAMPolicy)},
+			[]string{workerPoolAsset("app", "pool", "", localImg), policy("app", "roles/run.developer", devUser), readsLocal, agentRole}, nil, VerdictOK},
+		{"worker pool policies unread do not touch services", []inventory.Gap{gap("organizations/1", inventory.TypeWorkerPool, inventory.ContentIAMPolicy)},
+			[]string{serviceAsset("app", "web", "", localImg), policy("app", "roles/run.developer", devUser), readsLocal, agentRole}, nil, VerdictOK},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
