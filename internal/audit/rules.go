@@ -134,10 +134,23 @@ type deployer struct {
 	functions bool
 }
 
+// RunAgent is the Cloud Run service agent of a project: it pulls the
+// images of the project's services, jobs and worker pools.
+func RunAgent(projectNumber string) string {
+	return "serviceAccount:service-" + projectNumber + "@serverless-robot-prod.iam.gserviceaccount.com"
+}
+
 // FunctionsAgent is the Cloud Functions service agent of a project: it
 // makes the Cloud Run calls that deploy a function's service.
 func FunctionsAgent(projectNumber string) string {
 	return "serviceAccount:service-" + projectNumber + "@gcf-admin-robot.iam.gserviceaccount.com"
+}
+
+// ArtifactRegistryAgent is the Artifact Registry service agent of a
+// project: it reads upstream secrets for remote repositories and upstream
+// repositories for virtual ones.
+func ArtifactRegistryAgent(projectNumber string) string {
+	return "serviceAccount:service-" + projectNumber + "@gcp-sa-artifactregistry.iam.gserviceaccount.com"
 }
 
 // serviceAgentEmail matches the Google-managed service agents of a
@@ -680,7 +693,7 @@ func (ev *evaluator) notApplying(ans access.Answer) string {
 // Google grants on the project, usually covers it; that grant is checked
 // like any other, since it can be removed.
 func (ev *evaluator) agentCheck(base Finding, r *inventory.RunResource, u *imageUse) (Finding, bool) {
-	agent := "serviceAccount:service-" + r.ProjectNumber + "@serverless-robot-prod.iam.gserviceaccount.com"
+	agent := RunAgent(r.ProjectNumber)
 	ans := ev.eng.Check(agent, access.DownloadArtifacts, u.repo.Node)
 	if ans.Result == access.Yes {
 		return Finding{}, false

@@ -34,13 +34,6 @@ type virtualResult struct {
 	verdict  Verdict
 }
 
-// ArtifactRegistryAgent is the Artifact Registry service agent of a
-// project: it reads upstream secrets for remote repositories and upstream
-// repositories for virtual ones.
-func ArtifactRegistryAgent(projectNumber string) string {
-	return "serviceAccount:service-" + projectNumber + "@gcp-sa-artifactregistry.iam.gserviceaccount.com"
-}
-
 // virtualRepositories runs the virtual-repository rule over every virtual
 // repository of the inventory, keyed by repository key. It runs before the
 // resources are evaluated, so that their images' verdicts can include it.

@@ -322,7 +322,7 @@ func newFindings(ev Evidence, used, resolved map[int]bool, possibly map[int][]st
 			}
 		}
 		if f.Principal == "" && e.Source == SystemEvent && f.ProjectNumber != "" {
-			f.Principal = "serviceAccount:service-" + f.ProjectNumber + "@serverless-robot-prod.iam.gserviceaccount.com"
+			f.Principal = audit.RunAgent(f.ProjectNumber)
 		}
 		setFailures(&f, ev.Events, idx)
 		n, what := len(idx), "its image"
