@@ -23,9 +23,9 @@ type Builder struct {
 	orgs    map[string]bool
 	dupes   map[string]bool
 	seen    map[string]bool // keys of resources counted
-	// strings interns role names and members: a large organization binds
-	// a few dozen roles and far fewer members than bindings.
-	strings map[string]string
+	// strings interns role names, members and other repeated values; the
+	// export's decoders share it (Strings).
+	strings *Strings
 	// conditions interns IAM conditions, by value.
 	conditions map[Condition]*Condition
 	// keep, when set, says which roles' bindings are kept (KeepRoles).
@@ -53,7 +53,7 @@ func NewBuilder() *Builder {
 		dupes:      map[string]bool{},
 		seen:       map[string]bool{},
 		runs:       map[string]int{},
-		strings:    map[string]string{},
+		strings:    NewStrings(),
 		conditions: map[Condition]*Condition{},
 	}
 }
@@ -108,12 +108,19 @@ func (b *Builder) AddRecord(r *Record, where string) {
 }
 
 // intern returns the one copy of s the inventory keeps.
-func (b *Builder) intern(s string) string {
-	if v, ok := b.strings[s]; ok {
-		return v
-	}
-	b.strings[s] = s
-	return s
+func (b *Builder) intern(s string) string { return b.strings.Intern(s) }
+
+// Strings returns the strings the Builder interns into, for decoders that
+// intern as they decode.
+func (b *Builder) Strings() *Strings { return b.strings }
+
+// Keep returns the function KeepRoles set, or nil when every binding is
+// kept, for decoders that drop bindings as they decode (counting them in
+// Policy.Dropped).
+func (b *Builder) Keep() func(role string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.keep
 }
 
 // bindings returns the bindings of a policy as the inventory keeps them:
@@ -235,10 +242,17 @@ func (b *Builder) add(a *Record, where string, deferable bool) error {
 			b.inv.Counts["bindings"] -= int(n.bindingsRead)
 		}
 		n.HasPolicy = true
-		n.Bindings = b.bindings(p.Bindings)
-		n.bindingsRead = int32(len(p.Bindings))
+		if p.Ready {
+			n.Bindings = p.Bindings
+			for i := range n.Bindings {
+				n.Bindings[i].Condition = b.condition(n.Bindings[i].Condition)
+			}
+		} else {
+			n.Bindings = b.bindings(p.Bindings)
+		}
+		n.bindingsRead = int32(len(p.Bindings) + p.Dropped)
 		b.inv.Counts["iam_policies"]++
-		b.inv.Counts["bindings"] += len(p.Bindings)
+		b.inv.Counts["bindings"] += len(p.Bindings) + p.Dropped
 	}
 	return nil
 }

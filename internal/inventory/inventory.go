@@ -62,17 +62,19 @@ func (k Kind) IsRun() bool {
 }
 
 // Condition is an IAM condition on a binding.
+// The json tags are the policy's keys, which the export decoder
+// (scan.DecodeRecord) reads into these types directly.
 type Condition struct {
-	Title       string
-	Description string
-	Expression  string
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Expression  string `json:"expression"`
 }
 
 // Binding is one role binding of an IAM allow policy.
 type Binding struct {
-	Role      string
-	Members   []string
-	Condition *Condition
+	Role      string     `json:"role"`
+	Members   []string   `json:"members"`
+	Condition *Condition `json:"condition"`
 }
 
 // Node is a resource that can carry an IAM policy: organization, folder,

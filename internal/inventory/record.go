@@ -63,6 +63,14 @@ type RunData struct {
 // Policy is an IAM allow policy.
 type Policy struct {
 	Bindings []Binding
+	// Dropped counts bindings the decoder read and did not keep, because
+	// the Builder's KeepRoles would not keep their role.
+	Dropped int
+	// Ready says the decoder has already done the Builder's part: only
+	// bindings the Builder's Keep keeps, roles and members interned in its
+	// Strings, the members of all the bindings in one array. The Builder
+	// then keeps Bindings as they are (conditions aside).
+	Ready bool
 }
 
 // FromAsset reduces an assetpb.Asset (the ListAssets form) to a Record.

@@ -206,6 +206,7 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 		badCount int
 		firstBad int // lowest malformed line number, for the gap's message
 	)
+	opts := bindingsReader(b.Keep(), b.Strings())
 	for range workers {
 		g.Go(func() error {
 			for bt := range batches {
@@ -218,7 +219,7 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 					if line == 1 {
 						l = bytes.TrimPrefix(l, utf8BOM)
 					}
-					a, err := DecodeRecord(l)
+					a, err := decodeRecord(l, opts)
 					if err != nil {
 						where := name + ":" + strconv.Itoa(line)
 						b.Skip(where, "malformed asset: "+err.Error())

@@ -3,11 +3,19 @@ package scan_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
+	"unsafe"
 
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/runaudit/runaudit/internal/access"
 	"github.com/runaudit/runaudit/internal/inventory"
 	"github.com/runaudit/runaudit/internal/scan"
 	"github.com/runaudit/runaudit/internal/synthorg"
@@ -110,4 +118,240 @@ func firstDifference(a, b string) string {
 		}
 	}
 	return fmt.Sprintf("%d lines vs %d", len(al), len(bl))
+}
+
+// decoderEdgeCases are export lines on which a JSON decoder's choices
+// show: duplicate names, both spellings of a key, names in another case,
+// invalid UTF-8, escapes, nulls and numbers where strings belong.
+var decoderEdgeCases = []string{
+	`{"name":"//cloudresourcemanager.googleapis.com/projects/p","asset_type":"cloudresourcemanager.googleapis.com/Project","resource":{"data":{"projectId":"p","projectNumber":"12"}}}`,
+	`{"name":"//cloudresourcemanager.googleapis.com/projects/p","asset_type":"cloudresourcemanager.googleapis.com/Project","resource":{"data":{"projectId":"p","projectNumber":12}}}`,
+	`{"name":"//cloudresourcemanager.googleapis.com/projects/p","asset_type":"cloudresourcemanager.googleapis.com/Project","resource":{"data":{"projectId":"p","projectNumber":null}}}`,
+	`{"name":"//cloudresourcemanager.googleapis.com/projects/p","asset_type":"cloudresourcemanager.googleapis.com/Project","resource":{"data":{"projectId":"p","projectId":"q","projectNumber":"12"}}}`,
+	`{"name":"//cloudresourcemanager.googleapis.com/projects/p","name":"//cloudresourcemanager.googleapis.com/projects/q","asset_type":"cloudresourcemanager.googleapis.com/Project","resource":{"data":{"projectId":"p","projectNumber":"12"}}}`,
+	`{"name":"//cloudresourcemanager.googleapis.com/projects/p","asset_type":"cloudresourcemanager.googleapis.com/Project","assetType":"cloudresourcemanager.googleapis.com/Project","resource":{"data":{"projectId":"p","projectNumber":"12"}}}`,
+	`{"NAME":"//cloudresourcemanager.googleapis.com/projects/p","asset_type":"cloudresourcemanager.googleapis.com/Project","resource":{"data":{"projectId":"p","projectNumber":"12"}}}`,
+	`{"name":"//cloudresourcemanager.googleapis.com/projects/p","asset_type":"cloudresourcemanager.googleapis.com/Project","resource":{"data":{"ProjectId":"p","projectNumber":"12"}}}`,
+	"{\"name\":\"//cloudresourcemanager.googleapis.com/projects/p\xff\",\"asset_type\":\"cloudresourcemanager.googleapis.com/Project\",\"resource\":{\"data\":{\"projectId\":\"p\",\"projectNumber\":\"12\"}}}",
+	`{"name":"//cloudresourcemanager.googleapis.com/projects/p\u0070","asset_type":"cloudresourcemanager.googleapis.com/Project","resource":{"data":{"projectId":"p\ud800","projectNumber":"12"}}}`,
+	`{"name":"//cloudresourcemanager.googleapis.com/projects/12","asset_type":"cloudresourcemanager.googleapis.com/Project","iam_policy":{"bindings":[{"role":"roles/run.admin","members":["user:a@x.com","user:a@x.com"]},{"Role":"roles/run.admin","members":["user:b@x.com"]}]}}`,
+	`{"name":"//cloudresourcemanager.googleapis.com/projects/12","asset_type":"cloudresourcemanager.googleapis.com/Project","iamPolicy":{"bindings":[{"role":"roles/run.admin","members":["user:a@x.com"],"condition":{"title":"t","expression":"true"}},{"role":"roles/run.admin","members":null,"condition":{}}]}}`,
+	`{"name":"//cloudresourcemanager.googleapis.com/projects/12","asset_type":"cloudresourcemanager.googleapis.com/Project","iam_policy":{"bindings":[{"role":"roles/run.admin","role":"roles/owner","members":["user:a@x.com"]}]}}`,
+	`{"name":"//run.googleapis.com/projects/p/locations/l/services/s","asset_type":"run.googleapis.com/Service","ancestors":["projects/12"],"resource":{"location":"l","data":{"template":{"containers":[{"image":"l-docker.pkg.dev/p/r/i"}],"Containers":[]},"labels":{"a":"b","a":"c"}}}}`,
+	`{"name":"//run.googleapis.com/projects/p/locations/l/services/s","asset_type":"run.googleapis.com/Service","ancestors":["projects/12"],"resource":{"location":"l","data":{"apiVersion":"serving.knative.dev/v1","spec":{"template":{"spec":{"containers":[{"image":"gcr.io/p/i"}]}}}}}}`,
+	`{"name":"//run.googleapis.com/projects/p/locations/l/services/s","asset_type":"run.googleapis.com/Service","ancestors":["projects/12"],"resource":{"location":"l","data":{"template":{"containers":[{"image":7}]}}}}`,
+	`{"name":"//iam.googleapis.com/projects/p/roles/r","asset_type":"iam.googleapis.com/Role","ancestors":["projects/12"],"resource":{"data":{"stage":"GA","deleted":"true","includedPermissions":["run.services.update"]}}}`,
+	`{"name":"//iam.googleapis.com/projects/p/roles/r","asset_type":"iam.googleapis.com/Role","ancestors":["projects/12"],"resource":{"data":{"stage":"GA","deleted":false,"includedPermissions":["run.services.update"]}}} `,
+	`{"name":"//iam.googleapis.com/projects/p/roles/r","asset_type":"iam.googleapis.com/Role"} {}`,
+	`{"name":"x","asset_type":"t","unknown":{"deep":[1,2,{"x":null}]},"update_time":"2024-01-01T00:00:00Z"}`,
+	`[]`, `null`, `{}`, `{"name":1}`,
+}
+
+// FuzzDecodersAgree holds the export's fast decoder to protojson's on any
+// line. Where both accept it, they build the same inventory. The fast
+// decoder reads only the fields the audit reads and skips the rest unread,
+// so where it accepts a line protojson refuses, protojson must accept the
+// line cut down to those fields and build the same inventory from it. It
+// refuses duplicate names anywhere in a line, where protojson refuses them
+// only in the fields it decodes: that is the one refusal protojson need not
+// share. Its seeds are every line of the fixtures and the edge cases above,
+// so `go test` checks those; `go test -fuzz FuzzDecodersAgree` searches
+// further.
+func FuzzDecodersAgree(f *testing.F) {
+	for _, line := range decoderEdgeCases {
+		f.Add([]byte(line))
+	}
+	for name, data := range assetFixtures(&testing.T{}) {
+		if strings.HasPrefix(name, "synthorg") {
+			continue // the fixture files cover the same shapes
+		}
+		for _, l := range bytes.Split(data, []byte("\n")) {
+			if l = bytes.TrimSpace(l); len(l) > 0 {
+				f.Add(l)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		a, perr := scan.DecodeAsset(line)
+		r, terr := scan.DecodeRecord(line)
+		switch {
+		case perr != nil && terr != nil:
+			return
+		case perr == nil && terr != nil:
+			if jsontext.Value(line).IsValid() {
+				t.Fatalf("%q: protojson accepts it, the typed decoder refuses it: %v", line, terr)
+			}
+			return // duplicate names (or invalid UTF-8) where protojson does not look
+		case perr != nil && terr == nil:
+			cut, err := auditedFields(line)
+			if err != nil {
+				t.Fatalf("%q: the typed decoder accepts it, but it cannot be cut down: %v", line, err)
+			}
+			if a, perr = scan.DecodeAsset(cut); perr != nil {
+				t.Fatalf("%q: the typed decoder accepts it, protojson refuses it (%v) and its audited fields %s (%v)", line, err, cut, perr)
+			}
+		}
+		proto, typed := inventory.NewBuilder(), inventory.NewBuilder()
+		proto.Add(a, "line:1")
+		typed.AddRecord(r, "line:1")
+		p, q := proto.Finish(), typed.Finish()
+		if !reflect.DeepEqual(p, q) {
+			t.Fatalf("%q: inventories differ:\n%s", line, firstDifference(digest(p), digest(q)))
+		}
+		// The export reader's way: bindings of roles the audit does not
+		// keep are dropped as they are read, the rest interned. (It reads
+		// lines, so a value spread over several, or after a byte order
+		// mark, is another matter.)
+		if bytes.IndexByte(line, '\n') >= 0 || bytes.HasPrefix(line, []byte("\xef\xbb\xbf")) {
+			return
+		}
+		proto, read := inventory.NewBuilder(), inventory.NewBuilder()
+		proto.KeepRoles(access.Predefined().MayGrant)
+		read.KeepRoles(access.Predefined().MayGrant)
+		proto.Add(a, "line:1")
+		if _, err := scan.ReadExport(context.Background(), "line", bytes.NewReader(line), read, 1); err != nil {
+			t.Fatal(err)
+		}
+		if p, q := proto.Finish(), read.Finish(); !reflect.DeepEqual(p, q) {
+			t.Fatalf("%q: with KeepRoles, inventories differ:\n%s", line, firstDifference(digest(p), digest(q)))
+		}
+	})
+}
+
+// auditedFields cuts an asset line down to the fields the audit reads:
+// the asset's name, type, ancestors, resource location and data, and its
+// policy's bindings (role, members, condition title, description and
+// expression).
+func auditedFields(line []byte) ([]byte, error) {
+	keep := func(raw jsontext.Value, names ...string) (jsontext.Value, error) {
+		var m map[string]jsontext.Value
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, err
+		}
+		out := map[string]jsontext.Value{}
+		for _, n := range names {
+			if v, ok := m[n]; ok {
+				out[n] = v
+			}
+		}
+		return json.Marshal(out, json.Deterministic(true))
+	}
+	each := func(raw jsontext.Value, f func(jsontext.Value) (jsontext.Value, error)) (jsontext.Value, error) {
+		var list []jsontext.Value
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, err
+		}
+		for i := range list {
+			v, err := f(list[i])
+			if err != nil {
+				return nil, err
+			}
+			list[i] = v
+		}
+		return json.Marshal(list)
+	}
+	field := func(raw jsontext.Value, name string, f func(jsontext.Value) (jsontext.Value, error)) (jsontext.Value, error) {
+		var m map[string]jsontext.Value
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, err
+		}
+		v, ok := m[name]
+		if !ok || string(v) == "null" {
+			return raw, nil
+		}
+		v, err := f(v)
+		if err != nil {
+			return nil, err
+		}
+		m[name] = v
+		return json.Marshal(m, json.Deterministic(true))
+	}
+	condition := func(c jsontext.Value) (jsontext.Value, error) {
+		if string(c) == "null" {
+			return c, nil
+		}
+		return keep(c, "title", "description", "expression")
+	}
+	binding := func(b jsontext.Value) (jsontext.Value, error) {
+		b, err := keep(b, "role", "members", "condition")
+		if err != nil {
+			return nil, err
+		}
+		return field(b, "condition", condition)
+	}
+	policy := func(p jsontext.Value) (jsontext.Value, error) {
+		p, err := keep(p, "bindings")
+		if err != nil {
+			return nil, err
+		}
+		return field(p, "bindings", func(bs jsontext.Value) (jsontext.Value, error) { return each(bs, binding) })
+	}
+	v, err := keep(line, "name", "asset_type", "assetType", "ancestors", "resource", "iam_policy", "iamPolicy")
+	for _, step := range []struct {
+		name string
+		f    func(jsontext.Value) (jsontext.Value, error)
+	}{
+		{"resource", func(r jsontext.Value) (jsontext.Value, error) { return keep(r, "location", "data") }},
+		{"iam_policy", policy},
+		{"iamPolicy", policy},
+	} {
+		if err != nil {
+			return nil, err
+		}
+		v, err = field(v, step.name, step.f)
+	}
+	return v, err
+}
+
+// A refused line's error says where in the line, and what was wrong, in
+// JSON's words rather than the decoder's Go types.
+func TestDecodeRecordErrors(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{`{"name":5,"asset_type":"t"}`, "at /name: a JSON number where a string belongs"},
+		{`{"name":"n","asset_type":"t","ancestors":"projects/1"}`, "at /ancestors: a JSON string where an array belongs"},
+		{`{"name":"n","asset_type":"t","iam_policy":{"bindings":{}}}`, "at /iam_policy/bindings: want an array of objects"},
+		{`{"name":"n","asset_type":"t","iam_policy":{"bindings":[{"role":"r","members":[7]}]}}`, "at /iam_policy/bindings/0/members: a member is a JSON number, want a string"},
+		{`{"name":"n","asset_type":"t","iam_policy":{"bindings":[{"condition":{"title":5}}]}}`, "at /iam_policy/bindings/0/condition/title: a JSON number where a string belongs"},
+		{`{"name":"n","asset_type":"t","resource":{"data":{"a":1,"a":2}}}`, `duplicate object member name "a"`},
+		{`{"name":"n","asset_type":"t","assetType":"t"}`, `duplicate field "assetType"`},
+		{`{"name":"n","asset_type":"t"`, "unexpected EOF"},
+		{"{\"name\":\"n\xff\",\"asset_type\":\"t\"}", "invalid UTF-8"},
+	} {
+		_, err := scan.DecodeRecord([]byte(tc.line))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("DecodeRecord(%s) error %v, want one containing %q", tc.line, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "Go ") {
+			t.Errorf("DecodeRecord(%s) error %q names a Go type", tc.line, err)
+		}
+	}
+}
+
+// The export reader copies a member out of the input once however many
+// bindings name it, and drops the bindings of roles the Builder does not
+// keep as it reads them, still counting them.
+func TestReadExportInternsAndDrops(t *testing.T) {
+	export := `{"name":"//cloudresourcemanager.googleapis.com/projects/1","asset_type":"cloudresourcemanager.googleapis.com/Project","iam_policy":{"bindings":[{"role":"roles/logging.viewer","members":["user:a@x.com"]},{"role":"roles/run.developer","members":["user:a@x.com","group:g@x.com"]}]}}
+{"name":"//cloudresourcemanager.googleapis.com/projects/2","asset_type":"cloudresourcemanager.googleapis.com/Project","iam_policy":{"bindings":[{"members":["user:a@x.com"],"role":"roles/artifactregistry.reader"},{"members":["user:b@x.com"],"role":"roles/browser"}]}}
+`
+	b := inventory.NewBuilder()
+	b.KeepRoles(access.Predefined().MayGrant)
+	if _, err := scan.ReadExport(context.Background(), "x", strings.NewReader(export), b, 2); err != nil {
+		t.Fatal(err)
+	}
+	inv := b.Finish()
+	if got := inv.Counts["bindings"]; got != 4 {
+		t.Errorf("Counts[bindings] = %d, want 4 (kept or not)", got)
+	}
+	p1, p2 := inv.Nodes["projects/1"], inv.Nodes["projects/2"]
+	if p1 == nil || p2 == nil || len(p1.Bindings) != 1 || len(p2.Bindings) != 1 {
+		t.Fatalf("kept bindings: %+v, %+v; want roles/run.developer and roles/artifactregistry.reader only", p1, p2)
+	}
+	if p1.Bindings[0].Role != "roles/run.developer" || p2.Bindings[0].Role != "roles/artifactregistry.reader" {
+		t.Fatalf("kept %s and %s", p1.Bindings[0].Role, p2.Bindings[0].Role)
+	}
+	a1, a2 := p1.Bindings[0].Members[0], p2.Bindings[0].Members[0]
+	if a1 != "user:a@x.com" || unsafe.StringData(a1) != unsafe.StringData(a2) {
+		t.Errorf("user:a@x.com held twice (%p, %p): not interned", unsafe.StringData(a1), unsafe.StringData(a2))
+	}
 }
