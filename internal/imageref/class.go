@@ -55,7 +55,7 @@ func classify(hostname string) (Class, string, error) {
 		if !ok {
 			return "", "", fmt.Errorf("host %s is not an Artifact Registry Docker host (LOCATION-docker.pkg.dev)", hostname)
 		}
-		if !locationRE.MatchString(loc) {
+		if !validProjectID(loc) {
 			return "", "", fmt.Errorf("host %s does not start with a valid Artifact Registry location", hostname)
 		}
 		return ArtifactRegistry, loc, nil

@@ -1,6 +1,7 @@
 package imageref
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -92,17 +93,40 @@ var matcherCases = []string{
 	"a.b_c__d-e---f", "abc123", "ABC", "aBc", "a b", "a/b", "a:b", "a@b", "é", "aé", "a\x00",
 	"latest", "v1.2.3", "V1", "_x", ".x", "-x", "x-", "x.", strings.Repeat("a", 128), strings.Repeat("a", 129),
 	"_" + strings.Repeat("a", 127), "a\n", "\na",
+	// Labels, domains and hosts.
+	"us-central1", "1us", "us-", "-us", "u-s", "u--s", "example.com", "example..com", ".example.com", "example.com.",
+	"ex-.com", "a.b.c", "a.-b", "gcr.io:", "gcr.io:1", "gcr.io:12345", "gcr.io:123456", "gcr.io:x", "gcr.io::1",
+	"localhost:5000", "[::1]", "[::1]:5000", "[]", "[::1", "[::g]", "[::1]x", "[::1]:", "[ab]]", "a:1:2",
+	strings.Repeat("a", 63), strings.Repeat("a", 64), "a" + strings.Repeat("-", 61) + "a", "a" + strings.Repeat("-", 62) + "a",
+}
+
+// agreeWithTheGrammar checks every hand-written matcher against its
+// grammar's regexp on s.
+func agreeWithTheGrammar(t *testing.T, s string) {
+	t.Helper()
+	for _, m := range []struct {
+		name string
+		got  bool
+		re   *regexp.Regexp
+	}{
+		{"validComponent", validComponent(s), componentRE},
+		{"validTag", validTag(s), tagRE},
+		{"validProjectID", validProjectID(s), projectRE},
+		{"validProjectID (location)", validProjectID(s), locationRE},
+		{"validDomain", validDomain(s), domainRE},
+		{"validHost", validHost(s), hostRE},
+		{"validRepositoryID", validRepositoryID(s), repositoryIDRE},
+	} {
+		if want := m.re.MatchString(s); m.got != want {
+			t.Errorf("%s(%q) = %v, %s says %v", m.name, s, m.got, m.re, want)
+		}
+	}
 }
 
 // The hand-written matchers decide exactly what the grammar's regexps do.
 func TestMatchersAgreeWithTheGrammar(t *testing.T) {
 	for _, s := range matcherCases {
-		if got, want := validComponent(s), componentRE.MatchString(s); got != want {
-			t.Errorf("validComponent(%q) = %v, componentRE says %v", s, got, want)
-		}
-		if got, want := validTag(s), tagRE.MatchString(s); got != want {
-			t.Errorf("validTag(%q) = %v, tagRE says %v", s, got, want)
-		}
+		agreeWithTheGrammar(t, s)
 	}
 }
 
@@ -110,12 +134,5 @@ func FuzzMatchersAgreeWithTheGrammar(f *testing.F) {
 	for _, s := range matcherCases {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := validComponent(s), componentRE.MatchString(s); got != want {
-			t.Errorf("validComponent(%q) = %v, componentRE says %v", s, got, want)
-		}
-		if got, want := validTag(s), tagRE.MatchString(s); got != want {
-			t.Errorf("validTag(%q) = %v, tagRE says %v", s, got, want)
-		}
-	})
+	f.Fuzz(agreeWithTheGrammar)
 }

@@ -25,18 +25,18 @@ func splitProject(segs []string) (project string, rest []string, err error) {
 		return "", nil, fmt.Errorf("image path has no project")
 	}
 	if strings.Contains(segs[0], ".") {
-		if !domainRE.MatchString(segs[0]) {
+		if !validDomain(segs[0]) {
 			return "", nil, fmt.Errorf("domain %q of a domain-scoped project is not a valid domain", segs[0])
 		}
 		if len(segs) < 2 {
 			return "", nil, fmt.Errorf("domain-scoped project %s/… has no project id", segs[0])
 		}
-		if !projectRE.MatchString(segs[1]) {
+		if !validProjectID(segs[1]) {
 			return "", nil, fmt.Errorf("project id %q is not valid", segs[1])
 		}
 		return segs[0] + ":" + segs[1], segs[2:], nil
 	}
-	if !projectRE.MatchString(segs[0]) {
+	if !validProjectID(segs[0]) {
 		return "", nil, fmt.Errorf("project id %q is not valid", segs[0])
 	}
 	return segs[0], segs[1:], nil

@@ -30,7 +30,7 @@ func lowerHost(s string) string {
 // splitHost checks a registry host[:port] and returns the host name alone,
 // which is what classifies the image.
 func splitHost(registry string) (string, error) {
-	if !hostRE.MatchString(registry) {
+	if !validHost(registry) {
 		return "", fmt.Errorf("registry host %q is not a valid host[:port]", registry)
 	}
 	if strings.HasPrefix(registry, "[") {

@@ -15,7 +15,7 @@ func checkRepositoryID(id string) error {
 	if _, ok := gcrLocations[id]; ok {
 		return nil
 	}
-	if !repositoryIDRE.MatchString(id) {
+	if !validRepositoryID(id) {
 		return fmt.Errorf("repository id %q is not valid (lowercase letters, digits and hyphens, starting with a letter, at most 63)", id)
 	}
 	return nil
