@@ -58,7 +58,7 @@ func assetFixtures(t *testing.T) map[string][]byte {
 	return out
 }
 
-// The export's fast decoder (encoding/json into typed structs) and the
+// The export's fast decoder (encoding/json v2 into typed structs) and the
 // protojson decoder the live path shares give the same inventory, line for
 // line: the same lines decode or fail, and the inventories built from what
 // decodes are identical.
