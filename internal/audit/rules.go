@@ -63,7 +63,15 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, eng *access.Engine,
 	}
 	ev := &evaluator{inv: inv, eng: eng, public: opts.PublicProbes}
 	ev.virtual = ev.virtualRepositories()
-	perRun := make([]runResult, len(inv.Runs))
+	// Each resource has one inventory row per container: the rows are
+	// written in place into one array, rather than gathered per resource
+	// and copied, which held every row twice at the end of evaluation.
+	offsets := make([]int, len(inv.Runs)+1)
+	for i, r := range inv.Runs {
+		offsets[i+1] = offsets[i] + len(r.Containers)
+	}
+	rows := make([]InventoryRow, offsets[len(inv.Runs)])
+	perRun := make([][]Finding, len(inv.Runs))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(n)
 	// Chunks keep goroutine overhead low for very many small resources.
@@ -75,7 +83,12 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, eng *access.Engine,
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				perRun[i] = ev.run(inv.Runs[i])
+				dst := rows[offsets[i]:offsets[i]:offsets[i+1]]
+				res := ev.run(inv.Runs[i], dst)
+				if len(res.rows) != cap(dst) {
+					return fmt.Errorf("%s: %d inventory rows for %d containers", inv.Runs[i].Node.Key, len(res.rows), cap(dst))
+				}
+				perRun[i] = res.findings
 			}
 			return nil
 		})
@@ -83,21 +96,19 @@ func Evaluate(ctx context.Context, inv *inventory.Inventory, eng *access.Engine,
 	if err := g.Wait(); err != nil {
 		return nil, nil, fmt.Errorf("evaluating rules: %w", err)
 	}
-	nf, nr := 0, 0
-	for _, r := range perRun {
-		nf, nr = nf+len(r.findings), nr+len(r.rows)
+	nf := 0
+	for _, fs := range perRun {
+		nf += len(fs)
 	}
 	var findings []Finding
-	var rows []InventoryRow
 	if nf > 0 {
 		findings = make([]Finding, 0, nf)
 	}
-	if nr > 0 {
-		rows = make([]InventoryRow, 0, nr)
+	for _, fs := range perRun {
+		findings = append(findings, fs...)
 	}
-	for _, r := range perRun {
-		findings = append(findings, r.findings...)
-		rows = append(rows, r.rows...)
+	if len(rows) == 0 {
+		rows = nil
 	}
 	findings = append(findings, ev.repositories()...)
 	findings = append(findings, ev.virtualFindings()...)
@@ -179,11 +190,13 @@ func managedByFunctions(r *inventory.RunResource) bool {
 	return r.Kind == inventory.KindService && r.ManagedBy == inventory.ManagedByCloudFunctions
 }
 
-func (ev *evaluator) run(r *inventory.RunResource) runResult {
-	var res runResult
+// run evaluates one resource. Its inventory rows, one per container, are
+// appended to rows, which has room for exactly them.
+func (ev *evaluator) run(r *inventory.RunResource, rows []InventoryRow) runResult {
+	res := runResult{rows: rows}
 	base := ev.base(r)
 	if p := ev.inv.Projects[r.ProjectNumber]; p != nil && p.LifecycleState == "DELETE_REQUESTED" {
-		return ev.pendingDeletion(base, r)
+		return ev.pendingDeletion(base, r, rows)
 	}
 	verdicts := map[string]Verdict{} // image → verdict
 	public := map[string]string{}    // image outside the scan → why it is public
@@ -356,8 +369,8 @@ func (ev *evaluator) run(r *inventory.RunResource) runResult {
 // pendingDeletion reports a resource whose project is pending deletion:
 // it does not run and cannot be deployed, so no deploy is predicted to
 // fail; its images are NOT_RUNNING.
-func (ev *evaluator) pendingDeletion(base Finding, r *inventory.RunResource) runResult {
-	var res runResult
+func (ev *evaluator) pendingDeletion(base Finding, r *inventory.RunResource, rows []InventoryRow) runResult {
+	res := runResult{rows: rows}
 	f := base
 	f.Kind, f.Severity = ProjectPendingDeletion, Info
 	f.Reason = fmt.Sprintf("project %s is pending deletion (DELETE_REQUESTED): this %s does not run and cannot be deployed, so its image access is not checked; restoring the project (gcloud projects undelete %s) brings it back as it was.", base.ProjectID, r.Kind, shellQuote(base.ProjectID))
