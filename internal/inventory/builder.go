@@ -427,7 +427,7 @@ func (b *Builder) resource(a *Record, n *Node, d *ResourceData, where string) er
 		rr := parseRun(n, d)
 		// Few distinct values across an organization: one copy each.
 		rr.Location, rr.Creator, rr.LastModifier = b.intern(rr.Location), b.intern(rr.Creator), b.intern(rr.LastModifier)
-		rr.ManagedBy = b.intern(rr.ManagedBy)
+		rr.ManagedBy, rr.ServiceAccount = b.intern(rr.ManagedBy), b.intern(rr.ServiceAccount)
 		for i := range rr.Containers {
 			rr.Containers[i].Name = b.intern(rr.Containers[i].Name)
 		}

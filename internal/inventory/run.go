@@ -2,12 +2,15 @@ package inventory
 
 import "fmt"
 
+// runCollections names each Cloud Run kind's collection in resource names.
+var runCollections = map[Kind]string{KindService: "services", KindJob: "jobs", KindWorkerPool: "workerPools"}
+
 // parseRun turns the Cloud Run data of a service, job or worker pool into a
 // RunResource. A container without an image, or a resource without
 // containers, is kept: the rules report it as unverifiable instead of
 // losing it.
 func parseRun(n *Node, d *ResourceData) *RunResource {
-	loc, name := locationAndName(n.Key, map[Kind]string{KindService: "services", KindJob: "jobs", KindWorkerPool: "workerPools"}[n.Kind])
+	loc, name := locationAndName(n.Key, runCollections[n.Kind])
 	if d.Location != "" {
 		loc = d.Location
 	}
