@@ -51,14 +51,21 @@ var errBindingShape = errors.New("want an array of objects")
 // anything else of the wrong type refused. A nil keep keeps every binding;
 // a nil strs interns nothing.
 func (bs *exportBindings) read(dec *jsontext.Decoder, keep func(string) bool, strs *inventory.Strings) error {
-	str := func(raw jsontext.Value, scratch *[]byte) (string, error) {
+	// unquote returns the text of a JSON string token, in scratch when it
+	// holds escapes.
+	unquote := func(raw jsontext.Value, scratch *[]byte) ([]byte, error) {
 		b := raw[1 : len(raw)-1]
-		if bytes.IndexByte(b, '\\') >= 0 {
-			var err error
-			if *scratch, err = jsontext.AppendUnquote((*scratch)[:0], raw); err != nil {
-				return "", err
-			}
-			b = *scratch
+		if bytes.IndexByte(b, '\\') < 0 {
+			return b, nil
+		}
+		var err error
+		*scratch, err = jsontext.AppendUnquote((*scratch)[:0], raw)
+		return *scratch, err
+	}
+	str := func(raw jsontext.Value, scratch *[]byte) (string, error) {
+		b, err := unquote(raw, scratch)
+		if err != nil {
+			return "", err
 		}
 		if strs != nil {
 			return strs.InternBytes(b), nil
@@ -103,11 +110,11 @@ func (bs *exportBindings) read(dec *jsontext.Decoder, keep func(string) bool, st
 			if err != nil {
 				return err
 			}
-			name, err := str(rawName, &scratch)
+			name, err := unquote(rawName, &scratch)
 			if err != nil {
 				return err
 			}
-			switch name {
+			switch string(name) {
 			case "role":
 				v, err := dec.ReadValue()
 				if err != nil {
