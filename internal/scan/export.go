@@ -181,9 +181,13 @@ const batchBytes = 512 << 10
 var batchPool = sync.Pool{New: func() any { return &batch{buf: make([]byte, 0, batchBytes)} }}
 
 // ReadExport reads one export stream (gzip or plain NDJSON) named name into
-// b, decoding with up to workers goroutines, and returns the lines read. It
-// returns an error only when the stream itself cannot be read; bad lines are
-// recorded in b as skipped, and the stream is marked as a gap.
+// b, decoding with up to workers goroutines, and returns the lines read.
+// Every malformed line is recorded in b as skipped. One that still names
+// its asset is a gap for that asset alone; if any names none, ReadExport
+// returns an error saying how many and where the first is, since what they
+// held is unknown (the caller marks the stream a gap). It also returns an
+// error when the stream cannot be read, and ErrEmpty when it holds no
+// line that is not blank.
 func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Builder, workers int) (int, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -212,13 +216,13 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 			for bt := range batches {
 				for i := range bt.ends {
 					l, line := bt.line(i), bt.first+i
+					if line == 1 {
+						l = bytes.TrimPrefix(l, utf8BOM)
+					}
 					if len(bytes.TrimSpace(l)) == 0 {
 						continue
 					}
 					nonBlank.Add(1)
-					if line == 1 {
-						l = bytes.TrimPrefix(l, utf8BOM)
-					}
 					a, err := decodeRecord(l, opts)
 					if err != nil {
 						where := name + ":" + strconv.Itoa(line)
