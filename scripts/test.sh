@@ -34,3 +34,9 @@ export BIGQUERY_EMULATOR_BIN
 
 echo "== go test"
 go test -count=1 "${pkgs[@]}"
+
+# The packages that decode, build and evaluate concurrently, again under
+# the race detector (the export's workers share one string set and write
+# their rows into one array).
+echo "== go test -race (concurrent packages)"
+go test -count=1 -race ./internal/scan ./internal/inventory ./internal/audit ./internal/access
