@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"strings"
+
 	"github.com/runaudit/runaudit/internal/imageref"
 	"github.com/runaudit/runaudit/internal/inventory"
 )
@@ -29,7 +31,7 @@ func OutsideScan(inv *inventory.Inventory) []imageref.Ref {
 	seen := map[string]bool{}
 	for _, r := range inv.Runs {
 		for _, c := range r.Containers {
-			if c.Image == "" || seen[c.Image] {
+			if c.Image == "" || namesScannedProject(inv, c.Image) || seen[c.Image] {
 				continue
 			}
 			seen[c.Image] = true // each image is parsed once
@@ -44,6 +46,24 @@ func OutsideScan(inv *inventory.Inventory) []imageref.Ref {
 		}
 	}
 	return out
+}
+
+// namesScannedProject reports whether the first path segment of image (the
+// one after the registry host) is a project the scan covered. Such an
+// image is not outside the scan whatever it turns out to be: an Artifact
+// Registry or Container Registry image there is in that project (a
+// domain-scoped project's first segment is its domain, which names no
+// project), and any other is public or unparseable, which OutsideScan
+// passes over too. Most images are in the scan, and this spares parsing
+// each of them, and remembering it, only to find so.
+func namesScannedProject(inv *inventory.Inventory, image string) bool {
+	_, path, ok := strings.Cut(image, "/")
+	if !ok {
+		return false
+	}
+	first, _, _ := strings.Cut(path, "/")
+	p := inv.Project(first)
+	return p != nil && p.Scanned
 }
 
 // publicImage returns the inventory note for an image outside the scan that

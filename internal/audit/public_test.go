@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/runaudit/runaudit/internal/access"
+	"github.com/runaudit/runaudit/internal/imageref"
 	"github.com/runaudit/runaudit/internal/inventory"
 )
 
@@ -117,5 +118,57 @@ func TestOutsideScan(t *testing.T) {
 	want := []string{"gcr.io/vendor/agent:2", helloImg, "us-docker.pkg.dev/vendor/tools/cli:1"}
 	if !slices.Equal(got, want) {
 		t.Errorf("OutsideScan = %q, want %q", got, want)
+	}
+}
+
+// outsideScanByParsing is OutsideScan as it was before it passed over the
+// images whose first path segment names a scanned project: every image
+// parsed. The two must agree on every inventory.
+func outsideScanByParsing(inv *inventory.Inventory) []imageref.Ref {
+	var out []imageref.Ref
+	seen := map[string]bool{}
+	for _, r := range inv.Runs {
+		for _, c := range r.Containers {
+			if c.Image == "" || seen[c.Image] {
+				continue
+			}
+			seen[c.Image] = true
+			ref, err := imageref.Parse(c.Image)
+			if err != nil || ref.Class == imageref.Public {
+				continue
+			}
+			if p := inv.Project(ref.Project); p != nil && p.Scanned {
+				continue
+			}
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+// OutsideScan's shortcut (an image whose first path segment is a scanned
+// project is in the scan) gives what parsing every image gives, on the
+// images where the two could part: a Docker Hub image under a scanned
+// project's name, a project number, a project id in capitals, a host with
+// a port, a domain-scoped project, images without a path or repository.
+func TestOutsideScanShortcutMatchesParsing(t *testing.T) {
+	images := []string{
+		"gcr.io/app/x:1", "gcr.io/vendor/x:1", "gcr.io/vendor/x:1", "app/tool:1", "docker.io/app/tool:1",
+		"gcr.io/APP/x", "gcr.io/100/x", "gcr.io/400/x", "gcr.io/app", "gcr.io/app:1", "gcr.io:443/app/x", "gcr.io:443/vendor/x",
+		"us-docker.pkg.dev/example.com/proj/r/i:1", "us-docker.pkg.dev/app/r/i:1", "us-docker.pkg.dev/other/r",
+		"europe-west1-docker.pkg.dev/reg/shared/img@sha256:" + strings.Repeat("a", 64), "localhost:5000/app/x", "nginx",
+		"eu.gcr.io/reg/team/img", "eu.gcr.io/vendor/team/img", "europe-west1-docker.pkg.dev/app/Local/Bad Ref",
+	}
+	orphan := strings.Replace(serviceAsset("app", "orphan", "", "gcr.io/app/y"), "projects/100", "projects/400", -1)
+	inv := buildCase(t, nil, serviceAsset("app", "web", "", images[:10]...), jobAsset("reg", "batch", images[10:]...), orphan)
+	if p := inv.Projects["400"]; p == nil || p.Scanned {
+		t.Fatalf("project 400 = %+v: the case wants a project known but not scanned", p)
+	}
+	got, want := OutsideScan(inv), outsideScanByParsing(inv)
+	if !slices.EqualFunc(got, want, func(a, b imageref.Ref) bool { return a == b }) {
+		t.Errorf("OutsideScan = %+v\nparsing every image gives %+v", got, want)
+	}
+	if len(want) < 3 {
+		t.Errorf("only %d images outside the scan: the case proves little", len(want))
 	}
 }
