@@ -531,6 +531,7 @@ func (b *Builder) Finish() *Inventory {
 		}
 	}
 	b.pending = nil
+	defer b.strings.Release() // the inventory holds what it needs
 	inv := b.inv
 	// Custom roles named with a project id are keyed by number, as bindings
 	// are resolved that way.

@@ -55,3 +55,16 @@ func (s *Strings) InternBytes(b []byte) string {
 	sh.m[c] = c
 	return c
 }
+
+// Release empties s, keeping it usable: once an inventory is built its
+// strings are held by the inventory itself, and the set's maps are
+// garbage, but a decoder pooled by the JSON package may still refer to the
+// set until the collector clears the pool.
+func (s *Strings) Release() {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		sh.m = map[string]string{}
+		sh.mu.Unlock()
+	}
+}
