@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -140,6 +141,8 @@ func (l *stringList) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if _, err := dec.ReadToken(); err != nil {
 		return err
 	}
+	var buf [8]string // an asset has a handful of ancestors: one allocation
+	list := buf[:0]
 	for dec.PeekKind() != ']' {
 		if k := dec.PeekKind(); k != '"' {
 			if _, err := dec.ReadValue(); err != nil {
@@ -151,7 +154,10 @@ func (l *stringList) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if err != nil {
 			return err
 		}
-		*l = append(*l, tok.String())
+		list = append(list, tok.String())
+	}
+	if len(list) > 0 {
+		*l = slices.Clone(list)
 	}
 	_, err := dec.ReadToken()
 	return err
