@@ -56,17 +56,24 @@ type rowsPart struct {
 func (p *rowsPart) writeTo(out io.Writer) error {
 	bw := bufio.NewWriterSize(out, 64<<10)
 	dst := make([]any, len(p.t.Columns))
+	cells := make([]cell, len(p.t.Columns))
 	var buf []byte
 	row := 2
 	for i := p.from; i < p.to; i++ {
 		clear(dst)
 		p.t.Row(i, dst)
+		lines := 1
+		for j, v := range dst {
+			var n int
+			cells[j], n = p.resolve(j, v)
+			lines = max(lines, n)
+		}
 		var height float64
-		if opts := p.w.wrapRow(p.t.Columns, p.widths, dst); len(opts) > 0 {
-			height = opts[0].Height
+		if lines > 1 {
+			height = rowHeight(lines)
 		}
 		var err error
-		if buf, err = p.appendRow(buf[:0], row, height, dst); err != nil {
+		if buf, err = p.appendRow(buf[:0], row, height, cells); err != nil {
 			return fmt.Errorf("row %d: %w", row, err)
 		}
 		if _, err := bw.Write(buf); err != nil {
@@ -77,9 +84,89 @@ func (p *rowsPart) writeTo(out io.Writer) error {
 	return bw.Flush()
 }
 
+// cellKind says what a resolved cell writes.
+type cellKind uint8
+
+const (
+	cellNone    cellKind = iota // no cell: a nil value
+	cellInline                  // text, as an inline string
+	cellNumber                  // an int
+	cellEmpty                   // a styled cell without value
+	cellFormula                 // a formula, its text the cached value
+)
+
+// cell is one data cell as it is written: the value a table's Row gave,
+// its text made safe (cellText) and its style resolved, as the wrapped
+// columns want them.
+type cell struct {
+	kind    cellKind
+	style   int
+	text    string
+	number  int
+	formula string
+}
+
+// resolve turns the value Row gave column j into the cell written, and
+// returns the lines its text takes when the column wraps (1 when it does
+// not). A cell sets its style or takes the column's: the wrap style in a
+// wrapping column (the wrapping link style for a link), the top-aligned
+// one elsewhere. It decides as excelize's SetRow would decide for the
+// values the wrapped columns are given (TestRowsReadBackAsSetRowWrites).
+func (p *rowsPart) resolve(j int, v any) (cell, int) {
+	wrap := p.t.Columns[j].Wrap
+	c := cell{style: p.colStyle}
+	var styleID int
+	hasText := false
+	switch x := v.(type) {
+	case nil:
+		return cell{}, 1
+	case string:
+		c.text, hasText = cellText(x), true
+		if wrap {
+			styleID = p.w.st.wrap
+		}
+		v = c.text
+	case excelize.Cell:
+		styleID, c.formula, v = x.StyleID, x.Formula, x.Value
+		if str, ok := v.(string); ok {
+			c.text = cellText(str)
+			v = c.text
+		}
+		hasText = true
+		if wrap {
+			if styleID == p.w.st.link {
+				styleID = p.w.st.linkWrap
+			} else if styleID == 0 {
+				styleID = p.w.st.wrap
+			}
+		}
+	}
+	if styleID > 0 {
+		c.style = styleID
+	}
+	switch x := v.(type) {
+	case string:
+		c.kind = cellInline
+	case int:
+		c.kind, c.number = cellNumber, x
+	case nil:
+		c.kind = cellEmpty
+	default:
+		c.kind, c.text = cellNone, fmt.Sprintf("%T", x)
+	}
+	if c.formula != "" && c.kind != cellNumber {
+		c.kind = cellFormula
+	}
+	lines := 1
+	if wrap && hasText {
+		lines = wrappedLines(c.text, p.widths[j])
+	}
+	return c, lines
+}
+
 // appendRow appends sheet row number row holding cells to b, as
 // StreamWriter.SetRow writes it: nil cells are left out.
-func (p *rowsPart) appendRow(b []byte, row int, height float64, cells []any) ([]byte, error) {
+func (p *rowsPart) appendRow(b []byte, row int, height float64, cells []cell) ([]byte, error) {
 	if height > excelize.MaxRowHeight {
 		return b, excelize.ErrMaxRowHeight
 	}
@@ -92,12 +179,9 @@ func (p *rowsPart) appendRow(b []byte, row int, height float64, cells []any) ([]
 		b = append(b, `" customHeight="1"`...)
 	}
 	b = append(b, '>')
-	for i, v := range cells {
-		if v == nil {
-			continue
-		}
+	for i := range cells {
 		var err error
-		if b, err = p.appendCell(b, p.cols[i], row, v); err != nil {
+		if b, err = appendCell(b, p.cols[i], row, &cells[i]); err != nil {
 			return b, fmt.Errorf("column %s: %w", p.cols[i], err)
 		}
 	}
@@ -105,67 +189,55 @@ func (p *rowsPart) appendRow(b []byte, row int, height float64, cells []any) ([]
 }
 
 // appendCell appends one cell: text as an inline string, an int as a
-// number, an excelize.Cell with its style, and with a formula its value as
-// the formula's cached text.
-func (p *rowsPart) appendCell(b []byte, col string, row int, v any) ([]byte, error) {
-	style, formula := p.colStyle, ""
-	if c, ok := v.(excelize.Cell); ok {
-		if c.StyleID > 0 {
-			style = c.StyleID
+// number, a styled cell without value empty, and a formula with its text
+// as the formula's cached value.
+func appendCell(b []byte, col string, row int, c *cell) ([]byte, error) {
+	switch c.kind {
+	case cellNone:
+		if c.text != "" { // a value of a type not written
+			return b, fmt.Errorf("cell value of type %s: only text and int are written", c.text)
 		}
-		formula, v = c.Formula, c.Value
-	}
-	var s string
-	switch v := v.(type) {
-	case string:
-		s = v
-	case int:
-		if formula != "" {
+		return b, nil
+	case cellEmpty:
+		// An excelize.Cell without value or formula: SetRow writes the
+		// styled, empty cell.
+		return append(appendCellStart(b, "", col, row, c.style, ""), `</c>`...), nil
+	case cellNumber:
+		if c.formula != "" {
 			return b, errors.New("a formula with a number for its value: only text is written")
 		}
-	case nil:
-		if formula == "" {
-			// An excelize.Cell without value or formula: SetRow
-			// writes the styled, empty cell.
-			return append(appendCellStart(b, "", col, row, style, ""), `</c>`...), nil
-		}
-	default:
-		return b, fmt.Errorf("cell value of type %T: only text and int are written", v)
-	}
-	if formula != "" {
+		b = appendCellStart(b, "", col, row, c.style, "")
+		b = append(b, `<v>`...)
+		b = strconv.AppendInt(b, int64(c.number), 10)
+		return append(b, `</v></c>`...), nil
+	case cellFormula:
 		// SetRow writes a formula's text as the cached value of a "str"
 		// cell; leading or trailing space is kept by the cell's xml:space.
 		space := ""
-		if edgeSpace(s) {
+		if edgeSpace(c.text) {
 			space = ` xml:space="preserve"`
 		}
-		b = appendCellStart(b, space, col, row, style, "str")
+		b = appendCellStart(b, space, col, row, c.style, "str")
 		b = append(b, `<f>`...)
-		b = appendEscaped(b, formula)
+		b = appendEscaped(b, c.formula)
 		b = append(b, `</f>`...)
-		if s != "" {
+		if c.text != "" {
 			b = append(b, `<v>`...)
-			b = appendEscaped(b, bstrMarshal(s))
+			b = appendEscaped(b, bstrMarshal(c.text))
 			b = append(b, `</v>`...)
 		}
 		return append(b, `</c>`...), nil
 	}
-	if i, ok := v.(int); ok {
-		b = appendCellStart(b, "", col, row, style, "")
-		b = append(b, `<v>`...)
-		b = strconv.AppendInt(b, int64(i), 10)
-		return append(b, `</v></c>`...), nil
-	}
-	if utf16Len(s) > excelize.TotalCellChars {
+	if utf16Len(c.text) > excelize.TotalCellChars {
 		return b, errors.New("text longer than a cell holds: cut it first (cellText)")
 	}
-	b = appendCellStart(b, "", col, row, style, "inlineStr")
+	b = appendCellStart(b, "", col, row, c.style, "inlineStr")
 	b = append(b, `<is><t`...)
-	if edgeSpace(s) {
+	if edgeSpace(c.text) {
 		b = append(b, ` xml:space="preserve"`...)
 	}
 	b = append(b, '>')
-	b = appendEscaped(b, bstrMarshal(s))
+	b = appendEscaped(b, bstrMarshal(c.text))
 	return append(b, `</t></is></c>`...), nil
 }
 

@@ -244,28 +244,38 @@ func TestSplicerFindsTheEndAcrossWrites(t *testing.T) {
 // with xml:space="preserve", on the text of an inline string and on the
 // cell of a formula's cached text.
 func TestCellXML(t *testing.T) {
-	p := &rowsPart{colStyle: 3}
+	p := &rowsPart{colStyle: 3, t: table{Columns: []column{{Header: "B"}}}, widths: []float64{10}}
+	cellXML := func(v any) ([]byte, error) {
+		c, _ := p.resolve(0, v)
+		return appendCell(nil, "B", 7, &c)
+	}
 	for _, c := range []struct {
 		v    any
 		want string
 	}{
 		{"a", `<c r="B7" s="3" t="inlineStr"><is><t>a</t></is></c>`},
 		{" a", `<c r="B7" s="3" t="inlineStr"><is><t xml:space="preserve"> a</t></is></c>`},
-		{"a\t", `<c r="B7" s="3" t="inlineStr"><is><t xml:space="preserve">a&#x9;</t></is></c>`},
+		{"a ", `<c r="B7" s="3" t="inlineStr"><is><t xml:space="preserve">a </t></is></c>`},
+		{"a\t", `<c r="B7" s="3" t="inlineStr"><is><t>a\u0009</t></is></c>`}, // cellText shows the control character
 		{"<&>", `<c r="B7" s="3" t="inlineStr"><is><t>&lt;&amp;&gt;</t></is></c>`},
 		{42, `<c r="B7" s="3"><v>42</v></c>`},
 		{excelize.Cell{StyleID: 9, Formula: `HYPERLINK("u","t")`, Value: " t"}, `<c xml:space="preserve" r="B7" s="9" t="str"><f>HYPERLINK(&#34;u&#34;,&#34;t&#34;)</f><v> t</v></c>`},
 		{excelize.Cell{StyleID: 9}, `<c r="B7" s="9"></c>`},
 	} {
-		got, err := p.appendCell(nil, "B", 7, c.v)
+		got, err := cellXML(c.v)
 		if err != nil || string(got) != c.want {
 			t.Errorf("%#v:\n got %s, %v\nwant %s", c.v, got, err, c.want)
 		}
 	}
-	if _, err := p.appendCell(nil, "B", 7, 1.5); err == nil {
+	// A tab that reaches the XML (cellText leaves none) is escaped, and
+	// kept with xml:space at an end.
+	if got, _ := appendCell(nil, "B", 7, &cell{kind: cellInline, style: 3, text: "a\t"}); string(got) != `<c r="B7" s="3" t="inlineStr"><is><t xml:space="preserve">a&#x9;</t></is></c>` {
+		t.Errorf("a tab at the end: got %s", got)
+	}
+	if _, err := cellXML(1.5); err == nil {
 		t.Error("a float was written: only text and int are")
 	}
-	if _, err := p.appendCell(nil, "B", 7, excelize.Cell{Formula: "1+1", Value: 2}); err == nil {
+	if _, err := cellXML(excelize.Cell{Formula: "1+1", Value: 2}); err == nil {
 		t.Error("a formula with a number was written: excelize types that cell otherwise")
 	}
 }
@@ -282,4 +292,46 @@ func TestAppendEscapedIsEscapeText(t *testing.T) {
 			t.Errorf("appendEscaped(%q) = %q, want %q", s, got, "prefix"+want.String())
 		}
 	}
+}
+
+// wrapRow readies a table's row for excelize's SetRow, as the workbook
+// did before rowsPart, and is the reference rowsPart.resolve is held to:
+// it makes dst's text safe to write (see cellText), styles the wrapped
+// columns' cells and returns the row options that make the row tall
+// enough for them.
+func (w *writer) wrapRow(cols []column, widths []float64, dst []any) []excelize.RowOpts {
+	lines := 1
+	for i, c := range cols {
+		var s string
+		switch v := dst[i].(type) {
+		case string:
+			s = cellText(v)
+			dst[i] = s
+			if c.Wrap {
+				dst[i] = excelize.Cell{StyleID: w.st.wrap, Value: s}
+			}
+		case excelize.Cell:
+			if str, ok := v.Value.(string); ok {
+				s = cellText(str)
+				v.Value = s
+			}
+			if c.Wrap {
+				if v.StyleID == w.st.link {
+					v.StyleID = w.st.linkWrap
+				} else if v.StyleID == 0 {
+					v.StyleID = w.st.wrap
+				}
+			}
+			dst[i] = v
+		default:
+			continue
+		}
+		if c.Wrap {
+			lines = max(lines, wrappedLines(s, widths[i]))
+		}
+	}
+	if lines == 1 {
+		return nil
+	}
+	return []excelize.RowOpts{{Height: rowHeight(lines)}}
 }

@@ -335,47 +335,6 @@ const maxRowHeight = 409
 // rowHeight is the height of lines of 11-point text, within Excel's limit.
 func rowHeight(lines int) float64 { return min(maxRowHeight, lineHeight*float64(lines)) }
 
-// wrapRow makes dst's text safe to write (see cellText), styles the
-// wrapped columns' cells and returns the row options that make the row
-// tall enough for them. A StreamWriter cannot fit row heights after the
-// fact, so the lines are estimated from the text.
-func (w *writer) wrapRow(cols []column, widths []float64, dst []any) []excelize.RowOpts {
-	lines := 1
-	for i, c := range cols {
-		var s string
-		switch v := dst[i].(type) {
-		case string:
-			s = cellText(v)
-			dst[i] = s
-			if c.Wrap {
-				dst[i] = excelize.Cell{StyleID: w.st.wrap, Value: s}
-			}
-		case excelize.Cell:
-			if str, ok := v.Value.(string); ok {
-				s = cellText(str)
-				v.Value = s
-			}
-			if c.Wrap {
-				if v.StyleID == w.st.link {
-					v.StyleID = w.st.linkWrap
-				} else if v.StyleID == 0 {
-					v.StyleID = w.st.wrap
-				}
-			}
-			dst[i] = v
-		default:
-			continue
-		}
-		if c.Wrap {
-			lines = max(lines, wrappedLines(s, widths[i]))
-		}
-	}
-	if lines == 1 {
-		return nil
-	}
-	return []excelize.RowOpts{{Height: rowHeight(lines)}}
-}
-
 // maxCellChars is Excel's limit on the characters of one cell, counted in
 // UTF-16 code units.
 const maxCellChars = 32767
