@@ -329,7 +329,7 @@ func (ev *evaluator) run(r *inventory.RunResource, rows []InventoryRow) runResul
 
 	counts := map[string]int{}
 	for _, f := range res.findings {
-		for _, img := range strings.Split(f.Image, ", ") {
+		for img := range strings.SplitSeq(f.Image, ", ") {
 			counts[img]++
 		}
 	}

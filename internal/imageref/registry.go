@@ -21,10 +21,13 @@ func lowerHost(s string) string {
 	if !ok {
 		return s
 	}
-	if strings.ContainsAny(host, ".:") || strings.EqualFold(host, "localhost") {
-		return strings.ToLower(host) + "/" + rest
+	if !strings.ContainsAny(host, ".:") && !strings.EqualFold(host, "localhost") {
+		return s
 	}
-	return s
+	if lower := strings.ToLower(host); lower != host {
+		return lower + "/" + rest
+	}
+	return s // already lower case, as nearly every host is: no copy
 }
 
 // splitHost checks a registry host[:port] and returns the host name alone,
