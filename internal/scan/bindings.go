@@ -2,7 +2,6 @@ package scan
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 
 	"github.com/go-json-experiment/json"
@@ -44,8 +43,6 @@ func bindingsReader(keep func(string) bool, strs *inventory.Strings) json.Option
 	}))
 }
 
-var errBindingShape = errors.New("want an array of objects")
-
 // read decodes a JSON array of bindings, as protojson decodes a
 // google.iam.v1.Binding list: unknown names skipped, null as absent,
 // anything else of the wrong type refused. A nil keep keeps every binding;
@@ -79,7 +76,7 @@ func (bs *exportBindings) read(dec *jsontext.Decoder, keep func(string) bool, st
 		return err
 	case '[':
 	default:
-		return errBindingShape
+		return wrongKind(dec, "the value", "an array of bindings")
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return err
@@ -91,10 +88,7 @@ func (bs *exportBindings) read(dec *jsontext.Decoder, keep func(string) bool, st
 	)
 	for dec.PeekKind() != ']' {
 		if dec.PeekKind() != '{' {
-			if _, err := dec.ReadValue(); err != nil {
-				return err // a syntax error says more than the shape
-			}
-			return errBindingShape
+			return wrongKind(dec, "a binding", "an object")
 		}
 		if _, err := dec.ReadToken(); err != nil {
 			return err
@@ -127,7 +121,7 @@ func (bs *exportBindings) read(dec *jsontext.Decoder, keep func(string) bool, st
 						return err
 					}
 				default:
-					return fmt.Errorf("a role is a JSON %s, want a string", v.Kind())
+					return fmt.Errorf("a role is %s, want a string", kindWord(v.Kind()))
 				}
 				hasRole = true
 				skip = keep != nil && !keep(b.Role)
@@ -140,7 +134,7 @@ func (bs *exportBindings) read(dec *jsontext.Decoder, keep func(string) bool, st
 					continue
 				case '[':
 				default:
-					return fmt.Errorf("members is a JSON %s, want an array of strings", dec.PeekKind())
+					return wrongKind(dec, "members", "an array of strings")
 				}
 				if _, err := dec.ReadToken(); err != nil {
 					return err
@@ -151,7 +145,7 @@ func (bs *exportBindings) read(dec *jsontext.Decoder, keep func(string) bool, st
 						return err
 					}
 					if v.Kind() != '"' {
-						return fmt.Errorf("a member is a JSON %s, want a string", v.Kind())
+						return fmt.Errorf("a member is %s, want a string", kindWord(v.Kind()))
 					}
 					if skip {
 						continue // validated, not kept

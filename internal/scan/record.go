@@ -136,7 +136,7 @@ func (l *stringList) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		return err
 	case '[':
 	default:
-		return fmt.Errorf("a JSON %s where an array of strings belongs", dec.PeekKind())
+		return wrongKind(dec, "the value", "an array of strings")
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return err
@@ -144,11 +144,8 @@ func (l *stringList) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	var buf [8]string // an asset has a handful of ancestors: one allocation
 	list := buf[:0]
 	for dec.PeekKind() != ']' {
-		if k := dec.PeekKind(); k != '"' {
-			if _, err := dec.ReadValue(); err != nil {
-				return err
-			}
-			return fmt.Errorf("an element is a JSON %s, want a string", k)
+		if dec.PeekKind() != '"' {
+			return wrongKind(dec, "an element", "a string")
 		}
 		tok, err := dec.ReadToken()
 		if err != nil {
@@ -161,6 +158,36 @@ func (l *stringList) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	}
 	_, err := dec.ReadToken()
 	return err
+}
+
+// kindWord names a JSON kind in words, for messages.
+func kindWord(k jsontext.Kind) string {
+	switch k {
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	}
+	return "not JSON"
+}
+
+// wrongKind reads the value dec is at and says that what stands there,
+// what, is not what belongs there; a syntax error in the value is
+// returned instead, since it says more.
+func wrongKind(dec *jsontext.Decoder, what, want string) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%s is %s, want %s", what, kindWord(v.Kind()), want)
 }
 
 // present is a field whose presence counts, even when null.
@@ -307,7 +334,7 @@ func decodeError(err error) error {
 	if se.JSONKind == 0 {
 		return fmt.Errorf("%s: %w", where, err)
 	}
-	return fmt.Errorf("%s: a JSON %s where %s belongs", where, se.JSONKind, want)
+	return fmt.Errorf("%s: %s where %s belongs", where, kindWord(se.JSONKind), want)
 }
 
 func resourceData(assetType string, res *exportResource) *inventory.ResourceData {

@@ -334,15 +334,20 @@ func auditedFields(line []byte) ([]byte, error) {
 // JSON's words rather than the decoder's Go types.
 func TestDecodeRecordErrors(t *testing.T) {
 	for _, tc := range []struct{ line, want string }{
-		{`{"name":5,"asset_type":"t"}`, "at /name: a JSON number where a string belongs"},
-		{`{"name":"n","asset_type":"t","ancestors":"projects/1"}`, "at /ancestors: a JSON string where an array of strings belongs"},
-		{`{"name":"n","asset_type":"t","ancestors":[null,"projects/1"]}`, "at /ancestors: an element is a JSON null, want a string"},
-		{`{"name":"n","asset_type":"t","iam_policy":{"bindings":{}}}`, "at /iam_policy/bindings: want an array of objects"},
-		{`{"name":"n","asset_type":"t","iam_policy":{"bindings":[{"role":"r","members":[7]}]}}`, "at /iam_policy/bindings/0/members: a member is a JSON number, want a string"},
-		{`{"name":"n","asset_type":"t","iam_policy":{"bindings":[{"condition":{"title":5}}]}}`, "at /iam_policy/bindings/0/condition/title: a JSON number where a string belongs"},
+		{`{"name":5,"asset_type":"t"}`, "at /name: a number where a string belongs"},
+		{`{"name":"n","asset_type":"t","ancestors":"projects/1"}`, "at /ancestors: the value is a string, want an array of strings"},
+		{`{"name":"n","asset_type":"t","ancestors":[null,"projects/1"]}`, "at /ancestors: an element is null, want a string"},
+		{`{"name":"n","asset_type":"t","iam_policy":{"bindings":{}}}`, "at /iam_policy/bindings: the value is an object, want an array of bindings"},
+		{`{"name":"n","asset_type":"t","iam_policy":{"bindings":[{"role":"r","members":[7]}]}}`, "at /iam_policy/bindings/0/members: a member is a number, want a string"},
+		{`{"name":"n","asset_type":"t","iam_policy":{"bindings":[{"condition":{"title":5}}]}}`, "at /iam_policy/bindings/0/condition/title: a number where a string belongs"},
 		{`{"name":"n","asset_type":"t","resource":{"data":{"a":1,"a":2}}}`, `duplicate object member name "a"`},
 		{`{"name":"n","asset_type":"t","assetType":"t"}`, `duplicate field "assetType"`},
 		{`{"name":"n","asset_type":"t"`, "unexpected EOF"},
+		// A syntax error where a shape is checked is reported as one.
+		{`{"name":"n","asset_type":"t","iam_policy":{"bindings":x}}`, "invalid character 'x'"},
+		{`{"name":"n","asset_type":"t","iam_policy":{"bindings":[{"members":x}]}}`, "invalid character 'x'"},
+		{`{"name":"n","asset_type":"t","ancestors":x}`, "invalid character 'x'"},
+		{`{"name":"n","asset_type":"t","ancestors":[x]}`, "invalid character 'x'"},
 		{"{\"name\":\"n\xff\",\"asset_type\":\"t\"}", "invalid UTF-8"},
 	} {
 		_, err := scan.DecodeRecord([]byte(tc.line))

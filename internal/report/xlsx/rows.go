@@ -154,8 +154,8 @@ func (p *rowsPart) resolve(j int, v any) (cell, int) {
 	default:
 		c.kind, c.text = cellNone, fmt.Sprintf("%T", x)
 	}
-	if c.formula != "" && c.kind != cellNumber {
-		c.kind = cellFormula
+	if c.formula != "" && (c.kind == cellInline || c.kind == cellEmpty) {
+		c.kind = cellFormula // text (or none) is the formula's cached value
 	}
 	lines := 1
 	if wrap && hasText {

@@ -275,6 +275,11 @@ func TestCellXML(t *testing.T) {
 	if _, err := cellXML(1.5); err == nil {
 		t.Error("a float was written: only text and int are")
 	}
+	for _, v := range []any{1.5, int64(2), true} {
+		if got, err := cellXML(excelize.Cell{Formula: "1+1", Value: v}); err == nil {
+			t.Errorf("a formula with a %T value was written: %s", v, got)
+		}
+	}
 	if _, err := cellXML(excelize.Cell{Formula: "1+1", Value: 2}); err == nil {
 		t.Error("a formula with a number was written: excelize types that cell otherwise")
 	}
