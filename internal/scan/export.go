@@ -180,6 +180,21 @@ const batchBytes = 512 << 10
 
 var batchPool = sync.Pool{New: func() any { return &batch{buf: make([]byte, 0, batchBytes)} }}
 
+// decodedBatch is a batch of lines decoded, on its way to the Builder.
+type decodedBatch struct {
+	first, lines int // the batch's first line number and how many it read
+	decoded      []decodedLine
+}
+
+// decodedLine is one line that is not blank, decoded or not.
+type decodedLine struct {
+	line  int
+	rec   *inventory.Record
+	err   error
+	gap   inventory.Gap // when err: what the line leaves unknown
+	known bool          // when err: the gap names the line's asset
+}
+
 // ReadExport reads one export stream (gzip or plain NDJSON) named name into
 // b, decoding with up to workers goroutines, and returns the lines read.
 // Every malformed line is recorded in b as skipped. One that still names
@@ -204,16 +219,20 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 
 	g, ctx := errgroup.WithContext(ctx)
 	batches := make(chan *batch, workers*2)
+	decodedBatches := make(chan *decodedBatch, workers*2)
 	var nonBlank atomic.Int64
 	var (
-		badMu    sync.Mutex
 		badCount int
 		firstBad int // lowest malformed line number, for the gap's message
 	)
 	opts := bindingsReader(b.Keep(), b.Strings())
+	var decoding sync.WaitGroup
 	for range workers {
+		decoding.Add(1)
 		g.Go(func() error {
+			defer decoding.Done()
 			for bt := range batches {
+				db := &decodedBatch{first: bt.first, lines: len(bt.ends)}
 				for i := range bt.ends {
 					l, line := bt.line(i), bt.first+i
 					if line == 1 {
@@ -224,30 +243,62 @@ func ReadExport(ctx context.Context, name string, r io.Reader, b *inventory.Buil
 					}
 					nonBlank.Add(1)
 					a, err := decodeRecord(l, opts)
+					d := decodedLine{line: line, rec: a, err: err}
 					if err != nil {
-						where := name + ":" + strconv.Itoa(line)
-						b.Skip(where, "malformed asset: "+err.Error())
 						// What the line held is unknown; where it still
 						// names its asset, only that asset is.
-						if g, known := malformedGap(l, where, err); known {
-							b.Gap(g)
-						} else {
-							badMu.Lock()
-							badCount++
-							if firstBad == 0 || line < firstBad {
-								firstBad = line
-							}
-							badMu.Unlock()
-						}
-						continue
+						d.gap, d.known = malformedGap(l, name+":"+strconv.Itoa(line), err)
 					}
-					b.AddRecord(a, name+":"+strconv.Itoa(line))
+					db.decoded = append(db.decoded, d)
 				}
 				batchPool.Put(bt)
+				select {
+				case decodedBatches <- db:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
 			}
 			return nil
 		})
 	}
+	go func() {
+		decoding.Wait()
+		close(decodedBatches)
+	}()
+	// The Builder takes the lines in the order they were read, whichever
+	// worker decoded them first: of an asset read twice the later line
+	// wins, and skipped lines are listed in order, on every run alike.
+	g.Go(func() error {
+		next, waiting := 1, map[int]*decodedBatch{}
+		for db := range decodedBatches {
+			waiting[db.first] = db
+			for {
+				db, ok := waiting[next]
+				if !ok {
+					break
+				}
+				delete(waiting, next)
+				next += db.lines
+				for _, d := range db.decoded {
+					where := name + ":" + strconv.Itoa(d.line)
+					if d.err == nil {
+						b.AddRecord(d.rec, where)
+						continue
+					}
+					b.Skip(where, "malformed asset: "+d.err.Error())
+					if d.known {
+						b.Gap(d.gap)
+					} else {
+						badCount++
+						if firstBad == 0 {
+							firstBad = d.line
+						}
+					}
+				}
+			}
+		}
+		return nil
+	})
 
 	lines := 0
 	var readErr error

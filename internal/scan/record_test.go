@@ -388,3 +388,52 @@ func TestReadExportInternsAndDrops(t *testing.T) {
 		t.Errorf("user:a@x.com held twice (%p, %p): not interned", unsafe.StringData(a1), unsafe.StringData(a2))
 	}
 }
+
+// The Builder takes an export's lines in the order they were read, however
+// the decoding workers are scheduled: of one asset read twice, the later
+// line wins even across the boundary of two batches decoded at once, and
+// skipped lines are listed in line order.
+func TestReadExportKeepsLineOrder(t *testing.T) {
+	policy := func(project int, role, member string) string {
+		return fmt.Sprintf(`{"name":"//cloudresourcemanager.googleapis.com/projects/%d","asset_type":"cloudresourcemanager.googleapis.com/Project","iam_policy":{"bindings":[{"role":%q,"members":[%q]}]}}`, project, role, member)
+	}
+	var export strings.Builder
+	for i := range 255 { // the reader's batches hold 256 lines
+		export.WriteString(policy(1000+i, "roles/run.admin", "user:filler@example.com") + "\n")
+	}
+	export.WriteString(policy(7, "roles/run.admin", "user:earlier@example.com") + "\n")   // line 256
+	export.WriteString(policy(7, "roles/run.developer", "user:later@example.com") + "\n") // line 257
+	for i := range 2000 {
+		if i%37 == 0 {
+			export.WriteString("{not json\n")
+			continue
+		}
+		export.WriteString(policy(5000+i, "roles/run.admin", "user:x@example.com") + "\n")
+	}
+	for run := range 40 {
+		workers := []int{2, 8}[run%2]
+		b := inventory.NewBuilder()
+		if _, err := scan.ReadExport(context.Background(), "x", strings.NewReader(export.String()), b, workers); err == nil {
+			t.Fatal("no error for the malformed lines that name no asset")
+		}
+		inv := b.Finish()
+		n := inv.Nodes["projects/7"]
+		if n == nil || len(n.Bindings) != 1 || n.Bindings[0].Role != "roles/run.developer" {
+			t.Fatalf("workers=%d: projects/7 holds %+v, want line 257's policy (roles/run.developer)", workers, n)
+		}
+		if inv.Counts["duplicate_policies"] != 1 {
+			t.Errorf("workers=%d: duplicate_policies = %d, want 1", workers, inv.Counts["duplicate_policies"])
+		}
+		last := 0
+		for _, s := range inv.Skipped {
+			line, err := strconv.Atoi(strings.TrimPrefix(s.Where, "x:"))
+			if err != nil || line <= last {
+				t.Fatalf("workers=%d: skipped %q after line %d: not in line order", workers, s.Where, last)
+			}
+			last = line
+		}
+		if len(inv.Skipped) != 55 {
+			t.Errorf("workers=%d: %d lines skipped, want 55", workers, len(inv.Skipped))
+		}
+	}
+}
