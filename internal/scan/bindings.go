@@ -70,15 +70,7 @@ func (bs *exportBindings) read(dec *jsontext.Decoder, keep func(string) bool, st
 		return string(b), nil
 	}
 	*bs = exportBindings{}
-	switch dec.PeekKind() {
-	case 'n':
-		_, err := dec.ReadToken()
-		return err
-	case '[':
-	default:
-		return wrongKind(dec, "the value", "an array of bindings")
-	}
-	if _, err := dec.ReadToken(); err != nil {
+	if ok, err := openArray(dec, "the value", "an array of bindings"); !ok {
 		return err
 	}
 	var (
@@ -126,18 +118,11 @@ func (bs *exportBindings) read(dec *jsontext.Decoder, keep func(string) bool, st
 				hasRole = true
 				skip = keep != nil && !keep(b.Role)
 			case "members":
-				switch dec.PeekKind() {
-				case 'n':
-					if _, err := dec.ReadToken(); err != nil {
+				if ok, err := openArray(dec, "members", "an array of strings"); !ok {
+					if err != nil {
 						return err
 					}
-					continue
-				case '[':
-				default:
-					return wrongKind(dec, "members", "an array of strings")
-				}
-				if _, err := dec.ReadToken(); err != nil {
-					return err
+					continue // null: no members
 				}
 				for dec.PeekKind() != ']' {
 					v, err := dec.ReadValue()

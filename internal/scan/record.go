@@ -130,15 +130,7 @@ type stringList []string
 // UnmarshalJSONFrom implements json.UnmarshalerFrom.
 func (l *stringList) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	*l = nil
-	switch dec.PeekKind() {
-	case 'n':
-		_, err := dec.ReadToken()
-		return err
-	case '[':
-	default:
-		return wrongKind(dec, "the value", "an array of strings")
-	}
-	if _, err := dec.ReadToken(); err != nil {
+	if ok, err := openArray(dec, "the value", "an array of strings"); !ok {
 		return err
 	}
 	var buf [8]string // an asset has a handful of ancestors: one allocation
@@ -188,6 +180,21 @@ func wrongKind(dec *jsontext.Decoder, what, want string) error {
 		return err
 	}
 	return fmt.Errorf("%s is %s, want %s", what, kindWord(v.Kind()), want)
+}
+
+// openArray reads the start of a repeated field's array and reports
+// whether elements follow: null reads as an empty field (false, nil), as
+// protojson reads it, and any other kind is refused (wrongKind).
+func openArray(dec *jsontext.Decoder, what, want string) (bool, error) {
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		return false, err
+	case '[':
+		_, err := dec.ReadToken()
+		return err == nil, err
+	}
+	return false, wrongKind(dec, what, want)
 }
 
 // present is a field whose presence counts, even when null.
