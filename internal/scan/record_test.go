@@ -13,7 +13,6 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/runaudit/runaudit/internal/access"
@@ -185,7 +184,7 @@ func FuzzDecodersAgree(f *testing.F) {
 			}
 			return // duplicate names (or invalid UTF-8) where protojson does not look
 		case perr != nil && terr == nil:
-			cut, err := auditedFields(line)
+			cut, err := specAuditedCut(line)
 			if err != nil {
 				t.Fatalf("%q: the typed decoder accepts it, but it cannot be cut down: %v", line, err)
 			}
@@ -243,91 +242,6 @@ func beyondProtojson(line []byte) bool {
 			}
 		}
 	}
-}
-
-// auditedFields cuts an asset line down to the fields the audit reads:
-// the asset's name, type, ancestors, resource location and data, and its
-// policy's bindings (role, members, condition title, description and
-// expression).
-func auditedFields(line []byte) ([]byte, error) {
-	keep := func(raw jsontext.Value, names ...string) (jsontext.Value, error) {
-		var m map[string]jsontext.Value
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, err
-		}
-		out := map[string]jsontext.Value{}
-		for _, n := range names {
-			if v, ok := m[n]; ok {
-				out[n] = v
-			}
-		}
-		return json.Marshal(out, json.Deterministic(true))
-	}
-	each := func(raw jsontext.Value, f func(jsontext.Value) (jsontext.Value, error)) (jsontext.Value, error) {
-		var list []jsontext.Value
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, err
-		}
-		for i := range list {
-			v, err := f(list[i])
-			if err != nil {
-				return nil, err
-			}
-			list[i] = v
-		}
-		return json.Marshal(list)
-	}
-	field := func(raw jsontext.Value, name string, f func(jsontext.Value) (jsontext.Value, error)) (jsontext.Value, error) {
-		var m map[string]jsontext.Value
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, err
-		}
-		v, ok := m[name]
-		if !ok || string(v) == "null" {
-			return raw, nil
-		}
-		v, err := f(v)
-		if err != nil {
-			return nil, err
-		}
-		m[name] = v
-		return json.Marshal(m, json.Deterministic(true))
-	}
-	condition := func(c jsontext.Value) (jsontext.Value, error) {
-		if string(c) == "null" {
-			return c, nil
-		}
-		return keep(c, "title", "description", "expression")
-	}
-	binding := func(b jsontext.Value) (jsontext.Value, error) {
-		b, err := keep(b, "role", "members", "condition")
-		if err != nil {
-			return nil, err
-		}
-		return field(b, "condition", condition)
-	}
-	policy := func(p jsontext.Value) (jsontext.Value, error) {
-		p, err := keep(p, "bindings")
-		if err != nil {
-			return nil, err
-		}
-		return field(p, "bindings", func(bs jsontext.Value) (jsontext.Value, error) { return each(bs, binding) })
-	}
-	v, err := keep(line, "name", "asset_type", "assetType", "ancestors", "resource", "iam_policy", "iamPolicy")
-	for _, step := range []struct {
-		name string
-		f    func(jsontext.Value) (jsontext.Value, error)
-	}{
-		{"resource", func(r jsontext.Value) (jsontext.Value, error) { return keep(r, "location", "data") }},
-		{"iam_policy", policy},
-		{"iamPolicy", policy},
-	} {
-		if err != nil {
-			return nil, err
-		}
-		v, err = field(v, step.name, step.f)
-	}
-	return v, err
 }
 
 // A refused line's error says where in the line, and what was wrong, in
