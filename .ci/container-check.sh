@@ -3,7 +3,8 @@
 # Docker engine is reachable here to build it for real:
 #
 #   1. the audit binary, built as the Dockerfile builds it (CGO_ENABLED=0,
-#      -trimpath, -ldflags '-s -w'), is statically linked;
+#      -trimpath, -tags disable_grpc_modules, -ldflags '-s -w'), is
+#      statically linked and links no gRPC xDS;
 #   2. it runs the audit on the example organization as uid 65532 in an
 #      otherwise empty, read-only root holding only CA certificates, with a
 #      writable /tmp, no network and no /proc — the exit codes and outputs
@@ -53,7 +54,7 @@ trap cleanup EXIT
 # The same flags as the Dockerfile's build stage.
 say "building the static binary"
 bin="$work/audit"
-CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w -X main.buildVersion=container-check" -o "$bin" ./cmd/audit
+CGO_ENABLED=0 GOOS=linux go build -trimpath -tags disable_grpc_modules -ldflags "-s -w -X main.buildVersion=container-check" -o "$bin" ./cmd/audit
 
 # 1. Statically linked: file(1) reads the ELF (no interpreter, no dynamic
 # section), and the build info records cgo off.
@@ -61,6 +62,12 @@ desc="$(file -b "$bin")"
 [[ "$desc" == *"statically linked"* ]] || fail "binary is not statically linked: $desc"
 [[ "$desc" != *"interpreter"* ]] || fail "binary names an ELF interpreter: $desc"
 go version -m "$bin" | grep -q 'CGO_ENABLED=0' || fail "build info does not record CGO_ENABLED=0"
+# Without cloud.google.com/go/storage's gRPC DirectPath modules (the
+# Dockerfile's -tags): no xDS client and no Envoy protos in the binary.
+go version -m "$bin" | grep -q -- '-tags=disable_grpc_modules' || fail "build info does not record -tags=disable_grpc_modules"
+if go version -m "$bin" | grep -qE 'github.com/envoyproxy/|github.com/cncf/xds'; then
+	fail "the binary links gRPC xDS (Envoy's protos): $(go version -m "$bin" | grep -E 'envoyproxy|cncf/xds' | tr -s '\t ' ' ' | head -3)"
+fi
 size_mb=$(($(stat -c %s "$bin") / 1024 / 1024))
 say "binary: $desc; ${size_mb} MiB"
 ((size_mb < 100)) || fail "binary is ${size_mb} MiB; the image is meant to be small"

@@ -59,7 +59,8 @@ fi
 
 mkdir -p "$WORK/bin"
 echo "building into $WORK/bin …" >&2
-go build -o "$WORK/bin/" ./cmd/genorg ./cmd/audit ./cmd/caifake ./internal/scan/bound
+# The audit is built as the Dockerfile builds it (-tags disable_grpc_modules).
+go build -tags disable_grpc_modules -o "$WORK/bin/" ./cmd/genorg ./cmd/audit ./cmd/caifake ./internal/scan/bound
 
 # measure LABEL CMD… runs CMD under /usr/bin/time -v and sets WALL, CPU
 # (seconds) and RSS (kB); CMD's stdout is kept in $WORK/LABEL.out, its
