@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -456,6 +457,26 @@ func TestWrappedLines(t *testing.T) {
 	} {
 		if got := wrappedLines(tc.s, tc.width); got != tc.want {
 			t.Errorf("wrappedLines(%q, %v) = %d, want %d", tc.s, tc.width, got, tc.want)
+		}
+	}
+}
+
+// TestWrappedLinesShortcut holds wrappedLines' shortcut for text no longer
+// in bytes than a line to the full count, on text of every width class
+// (ASCII, two-byte, wide CJK, four-byte emoji), white space of several
+// kinds and runs, and break characters, at lengths either side of a line.
+func TestWrappedLinesShortcut(t *testing.T) {
+	alphabet := []string{"a", "Z", "0", " ", "  ", "\t", "\n", "/", "-", "é", "ß", "漢", "가", "ｱ", "😀", "\u00a0", "\u3000"}
+	rng := rand.New(rand.NewPCG(13, 13))
+	for range 20000 {
+		width := float64(2 + rng.IntN(40))
+		var b strings.Builder
+		for n := rng.IntN(int(width) + 8); b.Len() < n; {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := b.String()
+		if got, want := wrappedLines(s, width), wrapCount(s, max(1, width-1)); got != want {
+			t.Fatalf("wrappedLines(%q, %v) = %d, the full count %d", s, width, got, want)
 		}
 	}
 }

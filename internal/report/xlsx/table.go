@@ -275,6 +275,17 @@ func textWidth(s string) float64 {
 // (paths and names in lower case are about as wide as digits).
 func wrappedLines(s string, width float64) int {
 	perLine := max(1, width-1)
+	// No character is wider than its UTF-8 bytes (textWidth) and words are
+	// counted one space apart, so text of at most perLine bytes is one
+	// line: most cells, measured without splitting them into words.
+	if float64(len(s)) <= perLine {
+		return 1
+	}
+	return wrapCount(s, perLine)
+}
+
+// wrapCount is wrappedLines without its short-text shortcut.
+func wrapCount(s string, perLine float64) int {
 	lines, cur := 1, 0.0
 	first := true
 	for word := range strings.FieldsSeq(s) {
