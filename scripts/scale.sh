@@ -19,7 +19,11 @@
 # It prints wall time, CPU (user + system), peak RSS, the ratios audit/bound,
 # KB of peak RSS and CPU milliseconds per service or job, whether the
 # actionable findings number the planted ones, and the ListAssets calls a
-# live run would make, with their duration at QPM calls a minute.
+# live run would make, with their duration at QPM calls a minute. It ends
+# with issue 13's goals: each size's median over its runs of CPU × bound,
+# KB a service (also above the fixed cost, the audit's peak RSS on a
+# 10-project organization) and CPU a service, and how far the sizes' CPU a
+# service lie apart.
 #
 #   bash scripts/scale.sh                         # 5,000, 10,000 and 20,000 projects
 #   SIZES="5000 20000 100000" bash scripts/scale.sh
@@ -85,11 +89,23 @@ finalSeconds() { grep '"audit finished' "$1" | sed -n 's/.*"seconds":\([0-9.]*\)
 mib() { awk -v k="$1" 'BEGIN {printf "%.0f", k / 1024}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
 
+# The fixed cost: the audit's peak RSS on a 10-project organization (the
+# executable's pages, the runtime, the libraries' init), which every run
+# pays whatever its size.
+tiny="$WORK/org10"
+if [ ! -s "$tiny/stats.json" ]; then
+	"$WORK/bin/genorg" --projects 10 --folders 1 --out "$tiny" >/dev/null 2>&1
+fi
+rm -rf "$WORK/out10"
+measure fixed "$WORK/bin/audit" --export "$tiny/export" --out "$WORK/out10" --log-format json --quiet
+fixed=$RSS
+
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 report="$WORK/scale-$stamp.md"
 {
 	echo "scale run $stamp on $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(go version | cut -d' ' -f3), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	echo "genorg --services $SERVICES --jobs $JOBS --project-bindings $PROJECT_BINDINGS --resource-bindings $RESOURCE_BINDINGS, one folder per 100 projects"
+	echo "fixed cost: the audit peaks at $(mib "$fixed") MiB RSS on a 10-project organization"
 	echo
 	echo "| projects | services + jobs | bindings | export MB | program | run | load | wall s | CPU s | peak RSS MiB | final log s | wall × bound | CPU × bound | KB per service | CPU ms per 1k services | actionable = planted | API calls |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -99,6 +115,10 @@ report="$WORK/scale-$stamp.md"
 row() {
 	echo "| $n | $runs | $bindings | $mb | $1 | $run | $la | $WALL | $CPU | $(mib "$RSS") | $2 | $(ratio "$WALL" "$bwall") | $(ratio "$CPU" "$bcpu") | $(awk -v r="$RSS" -v n="$runs" 'BEGIN {printf "%.1f", r / n}') | $(awk -v c="$CPU" -v n="$runs" 'BEGIN {printf "%.0f", c * 1e6 / n}') | $3 | $4 |" | tee -a "$report"
 }
+
+goals=$(mktemp)
+trap 'rm -f "$goals"' EXIT
+
 
 for n in $SIZES; do
 	org="$WORK/org$n"
@@ -134,6 +154,9 @@ for n in $SIZES; do
 		same="no ($actionable of $planted)"
 		[ "$actionable" = "$planted" ] && same="yes ($planted)"
 		row "audit --export" "$final" "$same" "0"
+		# For the goals' summary: size, CPU ms per 1,000 services, KB per
+		# service, CPU × bound.
+		echo "$n $(awk -v c="$CPU" -v n="$runs" 'BEGIN {printf "%.2f", c * 1e6 / n}') $(awk -v r="$RSS" -v n="$runs" 'BEGIN {printf "%.2f", r / n}') $(awk -v a="$CPU" -v b="$bcpu" 'BEGIN {printf "%.3f", a / b}')" >>"$goals"
 
 		if [ "$EXPORT_ASSETS" = 1 ]; then
 			"$WORK/bin/caifake" --listen 127.0.0.1:0 --gcs-listen 127.0.0.1:0 --export-bucket runaudit-staging "$org/export" >"$WORK/caifake.out" 2>&1 &
@@ -161,5 +184,35 @@ for n in $SIZES; do
 		fi
 	done
 done
+
+# The issue's goals, from the audit --export rows: each size's median over
+# its runs (the machine's speed moves single runs by 10-15 %), then how far
+# the sizes' CPU per service lie apart (max / min − 1).
+{
+	echo
+	echo "goals (audit --export, median of $RUNS run(s) a size): CPU × bound ≤ 2.5, peak ≤ 4.5 KB a service, CPU a service flat within 15 %"
+	echo
+	echo "| projects | CPU × bound | KB per service | KB per service above the fixed $(mib "$fixed") MiB | CPU ms per 1k services |"
+	echo "|---|---|---|---|---|"
+	for n in $SIZES; do
+		awk -v n="$n" -v fixed="$fixed" -v runs="$(awk '/"services"/ {s = $2} /"jobs"/ {j = $2} END {gsub(",", "", s); gsub(",", "", j); print s + j}' "$WORK/org$n/stats.json")" '$1 == n {c[++k] = $2; m[k] = $3; r[k] = $4}
+			function median(a, k,   i, j, t) {
+				for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) {t = a[i]; a[i] = a[j]; a[j] = t}
+				return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+			}
+			END {mm = median(m, k); printf "| %s | %.2f | %.1f | %.1f | %.1f |\n", n, median(r, k), mm, mm - fixed / runs, median(c, k)}' "$goals"
+	done
+	awk '{c[$1] = c[$1] " " $2} END {
+		lo = 0; hi = 0
+		for (n in c) {
+			k = split(c[n], a, " ")
+			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) {t = a[i]; a[i] = a[j]; a[j] = t}
+			med = k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+			if (lo == 0 || med < lo) lo = med
+			if (med > hi) hi = med
+		}
+		printf "\nCPU per service: the sizes\x27 medians lie within %.0f %% of each other (max / min − 1)\n", (hi / lo - 1) * 100
+	}' "$goals"
+} | tee -a "$report"
 echo >&2
 echo "written to $report" >&2
