@@ -211,7 +211,8 @@ done
 			if (lo == 0 || med < lo) lo = med
 			if (med > hi) hi = med
 		}
-		printf "\nCPU per service: the sizes\x27 medians lie within %.0f %% of each other (max / min − 1)\n", (hi / lo - 1) * 100
+		if (lo > 0) printf "\nCPU per service: the sizes\x27 medians lie within %.0f %% of each other (max / min − 1)\n", (hi / lo - 1) * 100
+		else printf "\nCPU per service: too small to measure at some size\n"
 	}' "$goals"
 } | tee -a "$report"
 echo >&2
