@@ -93,9 +93,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
 # executable's pages, the runtime, the libraries' init), which every run
 # pays whatever its size.
 tiny="$WORK/org10"
-if [ ! -s "$tiny/stats.json" ]; then
-	"$WORK/bin/genorg" --projects 10 --folders 1 --out "$tiny" >/dev/null 2>&1
-fi
+rm -rf "$tiny"
+"$WORK/bin/genorg" --projects 10 --folders 1 --out "$tiny" >/dev/null 2>&1
 rm -rf "$WORK/out10"
 measure fixed "$WORK/bin/audit" --export "$tiny/export" --out "$WORK/out10" --log-format json --quiet
 fixed=$RSS
@@ -117,8 +116,11 @@ row() {
 }
 
 goals=$(mktemp)
-trap 'rm -f "$goals"' EXIT
+medians=$(mktemp)
+trap 'rm -f "$goals" "$medians"' EXIT
 
+# services ORG prints the services and jobs genorg made in ORG.
+services() { awk '/"services"/ {s = $2} /"jobs"/ {j = $2} END {gsub(",", "", s); gsub(",", "", j); print s + j}' "$1/stats.json"; }
 
 for n in $SIZES; do
 	org="$WORK/org$n"
@@ -132,7 +134,7 @@ for n in $SIZES; do
 		"$WORK/bin/genorg" "${args[@]}" --out "$org" >&2
 		echo "$stamp" >"$org/args"
 	fi
-	runs=$(awk '/"services"/ {s = $2} /"jobs"/ {j = $2} END {gsub(",", "", s); gsub(",", "", j); print s + j}' "$org/stats.json")
+	runs=$(services "$org")
 	bindings=$(awk '/"bindings"/ {b = $2} END {gsub(",", "", b); print b}' "$org/stats.json")
 	planted=$(wc -l <"$org/expected.jsonl")
 	mb=$(du -sm "$org/export" | cut -f1)
@@ -195,25 +197,22 @@ done
 	echo "| projects | CPU × bound | KB per service | KB per service above the fixed $(mib "$fixed") MiB | CPU ms per 1k services |"
 	echo "|---|---|---|---|---|"
 	for n in $SIZES; do
-		awk -v n="$n" -v fixed="$fixed" -v runs="$(awk '/"services"/ {s = $2} /"jobs"/ {j = $2} END {gsub(",", "", s); gsub(",", "", j); print s + j}' "$WORK/org$n/stats.json")" '$1 == n {c[++k] = $2; m[k] = $3; r[k] = $4}
+		awk -v n="$n" -v fixed="$fixed" -v runs="$(services "$WORK/org$n")" -v medians="$medians" '
 			function median(a, k,   i, j, t) {
 				for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) {t = a[i]; a[i] = a[j]; a[j] = t}
 				return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 			}
-			END {mm = median(m, k); printf "| %s | %.2f | %.1f | %.1f | %.1f |\n", n, median(r, k), mm, mm - fixed / runs, median(c, k)}' "$goals"
+			$1 == n {c[++k] = $2; m[k] = $3; r[k] = $4}
+			END {
+				mm = median(m, k); mc = median(c, k)
+				printf "| %s | %.2f | %.1f | %.1f | %.1f |\n", n, median(r, k), mm, mm - fixed / runs, mc
+				print mc >>medians
+			}' "$goals"
 	done
-	awk '{c[$1] = c[$1] " " $2} END {
-		lo = 0; hi = 0
-		for (n in c) {
-			k = split(c[n], a, " ")
-			for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) {t = a[i]; a[i] = a[j]; a[j] = t}
-			med = k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-			if (lo == 0 || med < lo) lo = med
-			if (med > hi) hi = med
-		}
+	awk 'NR == 1 || $1 < lo {lo = $1} $1 > hi {hi = $1} END {
 		if (lo > 0) printf "\nCPU per service: the sizes\x27 medians lie within %.0f %% of each other (max / min − 1)\n", (hi / lo - 1) * 100
 		else printf "\nCPU per service: too small to measure at some size\n"
-	}' "$goals"
+	}' "$medians"
 } | tee -a "$report"
 echo >&2
 echo "written to $report" >&2
