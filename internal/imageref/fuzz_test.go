@@ -4,6 +4,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	godigest "github.com/opencontainers/go-digest"
 )
 
 // FuzzParse checks that Parse never panics and that every reference it
@@ -57,6 +60,42 @@ func FuzzParse(f *testing.F) {
 		again.Raw = r.Raw
 		if again != r {
 			t.Fatalf("canonical form %q of %q parses to %+v, want %+v", r.String(), s, again, r)
+		}
+	})
+}
+
+// FuzzDigestCheckMatchesNewDigest holds Parse's digest shortcut to the
+// library: for a reference with one '@' whose part before it parses as a
+// tag, name.NewDigest accepts the whole reference exactly when go-digest
+// accepts the digest, and Parse agrees with both.
+func FuzzDigestCheckMatchesNewDigest(f *testing.F) {
+	for _, s := range []string{
+		"nginx@" + sha256A, "docker.io/library/nginx:1.27@" + sha256A,
+		"us-central1-docker.pkg.dev/p/app/img:v1@" + sha256A,
+		"gcr.io/p/img@sha256:abc", "gcr.io/p/img@sha256:" + strings.Repeat("A", 64),
+		"gcr.io/p/img@md5:" + strings.Repeat("a", 32), "gcr.io/p/img@",
+		"gcr.io/p/img@sha512:" + strings.Repeat("a", 128), "gcr.io/p/img@sha384:" + strings.Repeat("b", 96),
+		"gcr.io/p/img@sha256+b64u:" + strings.Repeat("c", 43), "localhost:5000/a@sha256:" + strings.Repeat("0", 64),
+		"Gcr.IO/p/img@" + sha256A, "gcr.io/p/img:t@" + sha256A + "x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		norm := lowerHost(s)
+		base, dig, ok := strings.Cut(norm, "@")
+		if !ok || strings.Contains(dig, "@") {
+			return
+		}
+		if _, err := name.NewTag(base, name.WithDefaultTag("")); err != nil {
+			return
+		}
+		_, libErr := name.NewDigest(norm)
+		checkErr := godigest.Digest(dig).Validate()
+		if (libErr == nil) != (checkErr == nil) {
+			t.Fatalf("%q: name.NewDigest error %v, go-digest's check %v", norm, libErr, checkErr)
+		}
+		if _, err := Parse(s); libErr != nil && err == nil {
+			t.Fatalf("Parse(%q) accepts a reference name.NewDigest rejects: %v", s, libErr)
 		}
 	})
 }

@@ -1,10 +1,12 @@
 package imageref
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	godigest "github.com/opencontainers/go-digest"
 )
 
 // defaultTag is the tag an image reference with neither tag nor digest
@@ -45,7 +47,16 @@ func Parse(s string) (Ref, error) {
 		if strings.Contains(digest, "@") {
 			return Ref{}, invalidf(s, "more than one '@'")
 		}
-		if _, err := name.NewDigest(norm); err != nil {
+		// name.NewDigest checks the digest with go-digest, then parses the
+		// rest twice more; once it parses as a tag (below) NewDigest
+		// accepts exactly the digests go-digest does
+		// (FuzzDigestCheckMatchesNewDigest), so only its check is made,
+		// and NewDigest is asked only for its message.
+		if godigest.Digest(digest).Validate() != nil {
+			_, err := name.NewDigest(norm)
+			if err == nil {
+				err = fmt.Errorf("invalid digest %q", digest)
+			}
 			return Ref{}, invalidWrap(s, err)
 		}
 	}
