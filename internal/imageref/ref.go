@@ -43,29 +43,36 @@ func Parse(s string) (Ref, error) {
 	// go-containerregistry drops the tag of "repo:tag@digest", so the
 	// digest is split off here and the rest parsed as a tag.
 	base, digest, hasDigest := strings.Cut(norm, "@")
-	if hasDigest {
-		if strings.Contains(digest, "@") {
-			return Ref{}, invalidf(s, "more than one '@'")
-		}
-		// name.NewDigest checks the digest with go-digest, then parses the
-		// rest twice more; once it parses as a tag (below) NewDigest
-		// accepts exactly the digests go-digest does
-		// (FuzzDigestCheckMatchesNewDigest), so only its check is made,
-		// and NewDigest is asked only for its message.
-		if godigest.Digest(digest).Validate() != nil {
-			_, err := name.NewDigest(norm)
-			if err == nil {
-				err = fmt.Errorf("invalid digest %q", digest)
-			}
-			return Ref{}, invalidWrap(s, err)
-		}
+	if hasDigest && strings.Contains(digest, "@") {
+		return Ref{}, invalidf(s, "more than one '@'")
+	}
+	// A digest reference is name.NewDigest's to judge, but NewDigest
+	// checks the digest and then parses the rest as a tag and its
+	// repository again, beside the tag parse below. Its checks are made
+	// here, the tag parse shared, and NewDigest is asked for its verdict
+	// only when one fails: Parse rejects what NewDigest rejects, with its
+	// message (FuzzDigestAsNewDigest).
+	if hasDigest && godigest.Digest(digest).Validate() != nil {
+		return Ref{}, invalidWrap(s, newDigestError(norm))
 	}
 	t, err := name.NewTag(base, name.WithDefaultTag(""))
 	if err != nil {
+		if hasDigest {
+			if _, err := name.NewDigest(norm); err != nil {
+				return Ref{}, invalidWrap(s, err)
+			}
+		}
 		if d := diagnose(base); d != nil {
 			return Ref{}, invalidWrap(s, d)
 		}
 		return Ref{}, invalidWrap(s, err)
+	}
+	if hasDigest {
+		// NewDigest's second parse: Docker Hub's implied "library/" can
+		// take a repository past the length limit.
+		if _, err := name.NewRepository(t.Repository.Name()); err != nil {
+			return Ref{}, invalidWrap(s, err)
+		}
 	}
 
 	r := Ref{
@@ -118,6 +125,15 @@ func Parse(s string) (Ref, error) {
 	}
 	r.Image = strings.Join(rest, "/")
 	return r, nil
+}
+
+// newDigestError is name.NewDigest's error for norm, whose digest
+// go-digest has refused, as NewDigest does before anything else.
+func newDigestError(norm string) error {
+	if _, err := name.NewDigest(norm); err != nil {
+		return err
+	}
+	return fmt.Errorf("invalid digest in %q", norm) // NewDigest checks the digest first: not reached
 }
 
 // String returns the canonical form of the reference: lowercase host,
