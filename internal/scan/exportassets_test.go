@@ -195,9 +195,12 @@ func TestExportAssetsFailures(t *testing.T) {
 			refused: 3,
 		},
 		{
-			name:    "an export unfinished by the deadline is a gap",
-			faults:  []caifake.ExportFault{{ContentType: assetpb.ContentType_IAM_POLICY, Delay: time.Minute}},
-			timeout: 500 * time.Millisecond,
+			name:   "an export unfinished by the deadline is a gap",
+			faults: []caifake.ExportFault{{ContentType: assetpb.ContentType_IAM_POLICY, Delay: time.Minute}},
+			// Long enough for the resource export to start, finish and be
+			// read on a loaded machine under the race detector (500 ms
+			// was not), and far short of the delayed one.
+			timeout: 5 * time.Second,
 			content: "IAM_POLICY", reason: "the collection deadline (--timeout) passed", fix: "--timeout",
 		},
 	}
