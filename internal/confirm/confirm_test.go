@@ -156,7 +156,7 @@ func TestConfirm(t *testing.T) {
 
 func TestConfirmRateLimit(t *testing.T) {
 	srv := &confirmtest.Server{Default: confirmtest.CannotAccess, Access: map[string]confirmtest.State{}}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second) // the first call's room, far short of a minute
 	defer cancel()
 	tr := New(dial(t, srv), Options{PerMinute: 1, Concurrency: 1})
 	fs := []audit.Finding{deployer("user:a@x.example", svc), deployer("user:b@x.example", svc)}

@@ -187,7 +187,7 @@ func TestReaderRateLimit(t *testing.T) {
 	// waits 20 s, past the context's end, and the read fails (Unknown), not
 	// "no policies".
 	srv := fakeOrg()
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second) // the first call's room, far short of 20 s
 	defer cancel()
 	r := NewReader(ctx, dial(t, srv), ReaderOptions{})
 	inv := loadInventory(t)

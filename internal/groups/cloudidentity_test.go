@@ -133,7 +133,7 @@ func TestCloudIdentityRateLimitGatesCalls(t *testing.T) {
 	// One call is allowed at once, the next only after 1000 s: the second
 	// distinct question waits, its context ends, and it is Unknown.
 	f := newFake()
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second) // the first call's room, far short of 1000 s
 	defer cancel()
 	c := resolver(t, ctx, f, CloudIdentityOptions{QPS: 0.001, Burst: 1})
 	got, note := c.IsMember("user:alice@acme.example", "group:devs@acme.example")

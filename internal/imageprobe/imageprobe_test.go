@@ -51,10 +51,12 @@ func TestProbe(t *testing.T) {
 	)
 	s.Private("other/private", registryfake.DenyManifest)
 	s.Private("vendor-secret", registryfake.DenyToken)
-	s.Slow("slowpoke", 2*time.Second)
+	s.Slow("slowpoke", 10*time.Second)
 	s.Fail("broken", http.StatusServiceUnavailable)
 
-	p := imageprobe.New(imageprobe.Options{Transport: s.Transport(), Timeout: 300 * time.Millisecond})
+	// A second per request: the fake's prompt answers need far less even on
+	// a loaded machine, and slowpoke takes ten.
+	p := imageprobe.New(imageprobe.Options{Transport: s.Transport(), Timeout: time.Second})
 	got := p.Probe(context.Background(), parse(t,
 		"us-docker.pkg.dev/cloudrun/container/hello",
 		"europe-docker.pkg.dev/other/private/app:1",
@@ -74,7 +76,7 @@ func TestProbe(t *testing.T) {
 		{"projects/other/locations/europe/repositories/private", imageprobe.NotPublic, 403, "was refused (HTTP 403): the repository is not public"},
 		{"projects/vendor-secret/locations/us/repositories/gcr.io", imageprobe.NotPublic, 401, "was refused (HTTP 401, UNAUTHORIZED)"},
 		{"projects/gone/locations/us/repositories/repo", imageprobe.NotPublic, 404, "found nothing (HTTP 404): the image is not publicly readable"},
-		{"projects/slowpoke/locations/us/repositories/repo", imageprobe.Unknown, 0, "timed out after 300ms"},
+		{"projects/slowpoke/locations/us/repositories/repo", imageprobe.Unknown, 0, "timed out after 1s"},
 		{"projects/broken/locations/us/repositories/repo", imageprobe.Unknown, 503, "got HTTP 503"},
 	}
 	for _, tt := range tests {
