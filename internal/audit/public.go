@@ -27,11 +27,17 @@ type PublicProbe struct {
 // images the rules cannot check through IAM, and the ones worth asking the
 // registry about. Each image appears once, in inventory order.
 func OutsideScan(inv *inventory.Inventory) []imageref.Ref {
+	return outsideScan(inv, namesScannedProject)
+}
+
+// outsideScan is OutsideScan with the images inScan says are in the scan
+// passed over unparsed.
+func outsideScan(inv *inventory.Inventory, inScan func(*inventory.Inventory, string) bool) []imageref.Ref {
 	var out []imageref.Ref
 	seen := map[string]bool{}
 	for _, r := range inv.Runs {
 		for _, c := range r.Containers {
-			if c.Image == "" || namesScannedProject(inv, c.Image) || seen[c.Image] {
+			if c.Image == "" || inScan(inv, c.Image) || seen[c.Image] {
 				continue
 			}
 			seen[c.Image] = true // each image is parsed once
