@@ -71,18 +71,9 @@ func (w *writer) coverage() error {
 	if err := w.printSetup(coverageSheet, fmt.Sprintf("$%d:$%d", projectsHeader, projectsHeader), 0); err != nil {
 		return err
 	}
-	sw, err := w.f.NewStreamWriter(coverageSheet)
-	if err != nil {
-		return err
-	}
 	widths := []float64{50, 34, 26, 11, 11, 14, 11, 13, 14, 60}
-	for i, width := range widths {
-		if err := sw.SetColWidth(i+1, i+1, width); err != nil {
-			return err
-		}
-	}
-	// Unstyled cells align to the top, like the wrapped ones beside them.
-	if err := sw.SetColStyle(1, len(widths), w.st.topCell); err != nil {
+	sw, err := w.streamColumns(coverageSheet, widths)
+	if err != nil {
 		return err
 	}
 	row := 1

@@ -90,16 +90,8 @@ func setRowTable(w *writer, t table) error {
 	}
 	dst := make([]any, len(t.Columns))
 	widths := w.fitWidths(t, 0, t.Rows, dst)
-	sw, err := w.f.NewStreamWriter(t.Base)
+	sw, err := w.streamColumns(t.Base, widths)
 	if err != nil {
-		return err
-	}
-	for i := range t.Columns {
-		if err := sw.SetColWidth(i+1, i+1, widths[i]); err != nil {
-			return err
-		}
-	}
-	if err := sw.SetColStyle(1, len(t.Columns), w.st.topCell); err != nil {
 		return err
 	}
 	header := make([]any, len(t.Columns))

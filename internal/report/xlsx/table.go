@@ -112,17 +112,8 @@ func (w *writer) writePart(name, tname string, t table, from, to int, dst []any)
 	if err := w.printSetup(name, "$1:$1", printCols); err != nil {
 		return err
 	}
-	sw, err := w.f.NewStreamWriter(name)
+	sw, err := w.streamColumns(name, widths)
 	if err != nil {
-		return err
-	}
-	for i := range t.Columns {
-		if err := sw.SetColWidth(i+1, i+1, widths[i]); err != nil {
-			return err
-		}
-	}
-	// Unstyled cells align to the top, like the wrapped ones.
-	if err := sw.SetColStyle(1, len(t.Columns), w.st.topCell); err != nil {
 		return err
 	}
 	if err := sw.SetPanes(&excelize.Panes{
@@ -434,4 +425,22 @@ func joinCapped(ss []string, n int) string {
 		return strings.Join(ss, ", ")
 	}
 	return strings.Join(ss[:n], ", ") + fmt.Sprintf(", and %d more", len(ss)-n)
+}
+
+// streamColumns opens a stream writer on sheet with its columns this wide,
+// unstyled cells aligned to the top like the wrapped ones beside them.
+func (w *writer) streamColumns(sheet string, widths []float64) (*excelize.StreamWriter, error) {
+	sw, err := w.f.NewStreamWriter(sheet)
+	if err != nil {
+		return nil, err
+	}
+	for i, width := range widths {
+		if err := sw.SetColWidth(i+1, i+1, width); err != nil {
+			return nil, err
+		}
+	}
+	if err := sw.SetColStyle(1, len(widths), w.st.topCell); err != nil {
+		return nil, err
+	}
+	return sw, nil
 }
