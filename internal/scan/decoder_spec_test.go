@@ -23,7 +23,6 @@ package scan_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"reflect"
@@ -1109,7 +1108,7 @@ func TestSpecReadExportMatchesProtojson(t *testing.T) {
 			for _, compressed := range []bool{false, true} {
 				data := []byte(export)
 				if compressed {
-					data = specGzip(t, data)
+					data = gz(t, data)
 				}
 				for _, workers := range []int{1, 2, 4} {
 					t.Run(fmt.Sprintf("%s/%s/gzip=%v/workers=%d", name, k.name, compressed, workers), func(t *testing.T) {
@@ -1132,19 +1131,6 @@ func TestSpecReadExportMatchesProtojson(t *testing.T) {
 			}
 		}
 	}
-}
-
-func specGzip(t *testing.T, data []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // Blank lines, whatever their white space, and a byte order mark before
@@ -1171,7 +1157,7 @@ func TestSpecReadExportBlankLines(t *testing.T) {
 				}
 				data := []byte(tc.data)
 				if compressed {
-					data = specGzip(t, data)
+					data = gz(t, data)
 				}
 				n, inv, err := specReadExport(t, "x", data, nil, 2)
 				if err != nil || n != tc.lines || inv.SkippedTotal != 0 || len(inv.Gaps) != 0 || inv.Counts["assets_read"] != 1 {
