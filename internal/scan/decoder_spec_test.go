@@ -756,30 +756,29 @@ func specAuditedCut(line []byte) ([]byte, error) {
 		err := json.Unmarshal(v, &m)
 		return m, err == nil, err
 	}
-	keep := func(v jsontext.Value, names ...string) (jsontext.Value, error) {
-		m, ok, err := object(v)
-		if !ok {
-			return v, err
-		}
+	// pick returns the members of m named names.
+	pick := func(m map[string]jsontext.Value, names ...string) map[string]jsontext.Value {
 		out := map[string]jsontext.Value{}
 		for _, n := range names {
 			if x, ok := m[n]; ok {
 				out[n] = x
 			}
 		}
-		return json.Marshal(out, json.Deterministic(true))
+		return out
+	}
+	keep := func(v jsontext.Value, names ...string) (jsontext.Value, error) {
+		m, ok, err := object(v)
+		if !ok {
+			return v, err
+		}
+		return json.Marshal(pick(m, names...), json.Deterministic(true))
 	}
 	binding := func(v jsontext.Value) (jsontext.Value, error) {
 		m, ok, err := object(v)
 		if !ok {
 			return v, err
 		}
-		out := map[string]jsontext.Value{}
-		for _, n := range []string{"role", "members"} {
-			if x, ok := m[n]; ok {
-				out[n] = x
-			}
-		}
+		out := pick(m, "role", "members")
 		if c, ok := m["condition"]; ok {
 			if out["condition"], err = keep(c, "title", "description", "expression"); err != nil {
 				return nil, err
@@ -816,12 +815,7 @@ func specAuditedCut(line []byte) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("not an object: %v", err)
 	}
-	out := map[string]jsontext.Value{}
-	for _, n := range []string{"name", "asset_type", "assetType", "ancestors"} {
-		if v, ok := top[n]; ok {
-			out[n] = v
-		}
-	}
+	out := pick(top, "name", "asset_type", "assetType", "ancestors")
 	if r, ok := top["resource"]; ok {
 		if out["resource"], err = keep(r, "location", "data"); err != nil {
 			return nil, err
