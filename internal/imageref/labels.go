@@ -8,8 +8,6 @@ import "strings"
 // the parse (TestMatchersAgreeWithTheGrammar and its fuzz target hold the
 // two equal).
 
-func lowerOrDigit(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
-
 // validLabel reports whether s is a DNS-style label: lowercase letters,
 // digits and hyphens, starting and ending with a letter or digit (with a
 // letter, when letterFirst).
@@ -21,7 +19,7 @@ func validLabel(s string, letterFirst bool) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !lowerOrDigit(c) && c != '-' {
+		if c := s[i]; !isLowerAlnum(c) && c != '-' {
 			return false
 		}
 	}
